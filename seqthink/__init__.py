@@ -1,0 +1,36 @@
+"""seqthink: a place for LLM agents to think step by step.
+
+Numbered thoughts, revisions of earlier thoughts and named branches, kept in
+sessions that are saved, restored, deleted and aged out by a store.
+
+    >>> import seqthink
+    >>> session = seqthink.ThinkingSession("demo")
+    >>> session.think("First, restate the problem.").thought_history_length
+    1
+"""
+
+from seqthink import errors
+from seqthink._filesystem import FileSystemStore, default_root
+from seqthink._memory import MemoryStore
+from seqthink._rules import DEFAULT_MAX_THOUGHT_LENGTH, MAX_BRANCH_ID_LENGTH, MAX_NUMBER
+from seqthink._session import SessionMetadata, SessionRecord, ThinkingSession
+from seqthink._store import SessionStore
+from seqthink._thought import Thought, ThoughtResult
+
+__all__ = [
+    "DEFAULT_MAX_THOUGHT_LENGTH",
+    "MAX_BRANCH_ID_LENGTH",
+    "MAX_NUMBER",
+    "FileSystemStore",
+    "MemoryStore",
+    "SessionMetadata",
+    "SessionRecord",
+    "SessionStore",
+    "ThinkingSession",
+    "Thought",
+    "ThoughtResult",
+    "default_root",
+    "errors",
+]
+
+__version__ = "0.1.0"

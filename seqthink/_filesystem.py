@@ -1,0 +1,420 @@
+"""FileSystemStore: sessions as folders of JSON files, in the seed's scheme.
+
+Layout (see docs/format.md)::
+
+    {root}/{session_id}/session.json            the commit record, written last
+    {root}/{session_id}/thought{k}.json         k = position in the history
+    {root}/{session_id}/branch_{id}_thought{j}.json   j = position in the branch
+
+How it keeps its promises:
+
+* every file is replaced atomically (unique temp file in the same folder,
+  then ``os.replace``), so no file is ever empty, truncated or mixed;
+* ``session.json`` is written after the thought files it counts, so a crash
+  leaves the previous or the new committed state, and files past the
+  committed count are ignored by readers;
+* a save writes only the thoughts not yet committed, never the old ones;
+* restore only reads, and names every file it cannot read;
+* delete renames the folder away first, so a session vanishes whole;
+* no symbolic link is followed, and session ids are checked before any path
+  is built.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import re
+import secrets
+import shutil
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import platformdirs
+
+from seqthink import _format, _rules
+from seqthink._format import SESSION_FILE, FormatError, SessionHeader
+from seqthink._session import SessionMetadata, SessionRecord, ns_to_datetime
+from seqthink._store import SessionStore
+from seqthink._thought import Thought
+from seqthink.errors import CorruptSessionError, InvalidArgumentError, SessionNotFoundError, StoreError
+
+log = logging.getLogger("seqthink")
+
+#: The environment variable that overrides the default root.
+ROOT_ENV = "SEQTHINK_SESSIONS_DIR"
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_READ_FLAGS = os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | getattr(os, "O_BINARY", 0)
+_TOMB_PREFIX = ".deleted-"
+_THOUGHT_FILE = re.compile(r"thought([0-9]+)\.json")
+_BRANCH_FILE = re.compile(r"branch_.+_thought[0-9]+\.json")
+
+
+def default_root() -> Path:
+    """``$SEQTHINK_SESSIONS_DIR``, else platformdirs' user state dir for seqthink, + ``sessions``."""
+    env = os.environ.get(ROOT_ENV)
+    if env:
+        return Path(env)
+    return platformdirs.user_state_path("seqthink") / "sessions"
+
+
+class FileSystemStore(SessionStore):
+    """Sessions as folders of JSON files, readable and writable by the seed.
+
+    ``root`` defaults to :func:`default_root`. With ``durable=True`` (the
+    default) every save is fsynced, so a save that returned survives power
+    loss on file systems that honour fsync; with ``durable=False`` saves are
+    still atomic and survive a crash of the process, and are several times
+    faster.
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None = None, *, durable: bool = True) -> None:
+        if root is None:
+            root = default_root()
+        elif not isinstance(root, (str, os.PathLike)):
+            raise InvalidArgumentError("root", root, "must be a path or None")
+        if not isinstance(durable, bool):
+            raise InvalidArgumentError("durable", durable, "must be true or false")
+        self._root = os.path.abspath(os.fspath(root))
+        self._durable = durable
+        # Sessions whose folder this store has swept of leftovers from crashed writers.
+        self._tidied: set[str] = set()
+
+    @property
+    def root(self) -> Path:
+        return Path(self._root)
+
+    @property
+    def durable(self) -> bool:
+        return self._durable
+
+    def __repr__(self) -> str:
+        return f"FileSystemStore({self._root!r}, durable={self._durable})"
+
+    # --- SessionStore --------------------------------------------------------
+
+    def _save(self, record: SessionRecord, base: tuple[int, int] | None) -> None:
+        sid = record.session_id
+        directory = os.path.join(self._root, sid)
+        header = self._read_header(sid)
+        stored = None if header is None else (header.created_ns, header.total_thoughts, header.last_activity_ns)
+        keep = _rules.plan_save(sid, stored=stored, base=base, created_ns=record.created_ns)
+        if stored == (record.created_ns, len(record.thoughts), record.last_activity_ns):
+            return  # the store already holds exactly this state
+        try:
+            made = self._make_folder(directory)
+            if sid not in self._tidied:
+                self._tidy(directory, record.thoughts[:keep])
+                self._tidied.add(sid)
+            for name, data in _new_files(record, keep):
+                self._write(directory, name, data)
+            if self._durable and (made or keep < len(record.thoughts)):
+                _fsync_dir(directory)  # the thought files exist before the commit names them
+            self._write(directory, SESSION_FILE, _format.encode_session(record))
+            if self._durable:
+                _fsync_dir(directory)
+        except OSError as exc:
+            raise StoreError(f"could not save session {sid!r} in {directory}: {_reason(exc)}") from exc
+
+    def _load(self, session_id: str) -> SessionRecord:
+        header = self._read_header(session_id)
+        if header is None:
+            raise SessionNotFoundError(session_id)
+        directory = os.path.join(self._root, session_id)
+        thoughts: list[Thought] = []
+        problems: list[tuple[str, str]] = []
+        for position, outcome in self._read_thoughts(directory, header.total_thoughts):
+            if isinstance(outcome, Thought):
+                thoughts.append(outcome)
+            else:
+                problems.append((os.path.join(directory, _format.thought_file_name(position)), outcome))
+        if problems:
+            raise CorruptSessionError(session_id, problems)
+        record = SessionRecord.from_thoughts(session_id, header.created_ns, header.last_activity_ns, thoughts)
+        if set(record.branches) != set(header.branch_ids):
+            raise CorruptSessionError(
+                session_id,
+                [
+                    (
+                        os.path.join(directory, SESSION_FILE),
+                        f"branch_ids {list(header.branch_ids)} do not match the branches "
+                        f"of the thoughts {list(record.branches)}",
+                    )
+                ],
+            )
+        return record
+
+    def _delete(self, session_id: str) -> bool:
+        directory = os.path.join(self._root, session_id)
+        try:
+            info = os.lstat(directory)
+            if not stat.S_ISDIR(info.st_mode):
+                # Something else under a session's name: remove the entry
+                # itself (never what a link points to).
+                os.unlink(directory)
+                return True
+            tomb = os.path.join(self._root, f"{_TOMB_PREFIX}{session_id}-{secrets.token_hex(4)}")
+            os.rename(directory, tomb)  # the session vanishes whole, at once
+            if self._durable:
+                _fsync_dir(self._root)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StoreError(f"could not delete session {session_id!r}: {_reason(exc)}") from exc
+        finally:
+            self._tidied.discard(session_id)
+        _remove_tree(tomb)
+        return True
+
+    def _exists(self, session_id: str) -> bool:
+        directory = os.path.join(self._root, session_id)
+        try:
+            return stat.S_ISDIR(os.lstat(directory).st_mode) and stat.S_ISREG(
+                os.lstat(os.path.join(directory, SESSION_FILE)).st_mode
+            )
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StoreError(f"could not check session {session_id!r}: {_reason(exc)}") from exc
+
+    def _list(self) -> list[SessionMetadata]:
+        return [
+            SessionMetadata(
+                session_id=h.session_id,
+                created_at=ns_to_datetime(h.created_ns),
+                last_activity=ns_to_datetime(h.last_activity_ns),
+                total_thoughts=h.total_thoughts,
+                branch_ids=h.branch_ids,
+            )
+            for h in self._headers()
+        ]
+
+    def _cleanup(self, cutoff_ns: int) -> list[str]:
+        for tomb in self._entries(lambda name: name.startswith(_TOMB_PREFIX)):
+            _remove_tree(os.path.join(self._root, tomb))  # left by a delete that was interrupted
+        old = sorted((h.last_activity_ns, h.session_id) for h in self._headers() if h.last_activity_ns < cutoff_ns)
+        deleted = []
+        for _, sid in old:
+            try:
+                header = self._read_header(sid)  # look again: it may have been written since the scan
+            except CorruptSessionError:
+                continue
+            if header is not None and header.last_activity_ns < cutoff_ns and self._delete(sid):
+                deleted.append(sid)
+        return deleted
+
+    # --- reading -------------------------------------------------------------
+
+    def _read_header(self, session_id: str) -> SessionHeader | None:
+        """The committed session.json, None when there is none, or CorruptSessionError."""
+        directory = os.path.join(self._root, session_id)
+        path = os.path.join(directory, SESSION_FILE)
+        try:
+            info = os.lstat(directory)
+            if not stat.S_ISDIR(info.st_mode):
+                kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a folder"
+                raise CorruptSessionError(session_id, [(directory, f"is {kind}; not followed")])
+            header = _format.decode_session(_read_file(path))
+        except FileNotFoundError:
+            return None
+        except FormatError as exc:
+            raise CorruptSessionError(session_id, [(path, str(exc))]) from None
+        except OSError as exc:
+            raise StoreError(f"could not read {path}: {_reason(exc)}") from exc
+        if header.session_id != session_id:
+            raise CorruptSessionError(
+                session_id, [(path, f"names session {header.session_id!r}, not the folder's {session_id!r}")]
+            )
+        return header
+
+    def _read_thoughts(self, directory: str, count: int) -> Iterator[tuple[int, Thought | str]]:
+        """Yield (position, thought or what is wrong) for positions 1..count.
+
+        Missing files are reported as ranges, so a session.json claiming a
+        huge count cannot make this loop for ever.
+        """
+        present: set[int] | None = None
+        position = 1
+        while position <= count:
+            if present is not None and position not in present:
+                following = [p for p in present if p > position]
+                last = min(following) - 1 if following else count
+                span = "missing" if last == position else f"missing, and so are the files up to thought{last}.json"
+                yield position, span
+                position = last + 1
+                continue
+            path = os.path.join(directory, _format.thought_file_name(position))
+            try:
+                yield position, _format.decode_thought(_read_file(path))
+            except FileNotFoundError:
+                if present is None:
+                    present = _positions_on_disk(directory, count)
+                    continue  # look at this position again, now knowing what exists
+                yield position, "missing"
+            except FormatError as exc:
+                yield position, str(exc)
+            except OSError as exc:
+                yield position, f"cannot be read: {_reason(exc)}"
+            position += 1
+
+    def _headers(self) -> Iterator[SessionHeader]:
+        """The committed header of every session folder; unreadable ones are logged and skipped."""
+        for name in self._entries(_is_session_id):
+            try:
+                header = self._read_header(name)
+            except CorruptSessionError as exc:
+                log.warning("skipping unreadable session %r: %s", name, exc)
+                continue
+            except StoreError as exc:
+                log.warning("skipping session %r: %s", name, exc)
+                continue
+            if header is not None:
+                yield header
+
+    def _entries(self, wanted: Callable[[str], bool]) -> list[str]:
+        """Names of the folders (not links) directly in the root for which ``wanted(name)``."""
+        try:
+            with os.scandir(self._root) as entries:
+                return [e.name for e in entries if wanted(e.name) and e.is_dir(follow_symlinks=False)]
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StoreError(f"could not list {self._root}: {_reason(exc)}") from exc
+
+    # --- writing -------------------------------------------------------------
+
+    def _make_folder(self, directory: str) -> bool:
+        """Create the session folder (and the root) if needed; True if created."""
+        if not os.path.isdir(self._root):
+            os.makedirs(self._root, mode=0o700, exist_ok=True)
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            if not stat.S_ISDIR(os.lstat(directory).st_mode):
+                raise OSError(errno.ENOTDIR, "is not a folder (a link is not followed)", directory) from None
+            return False
+        if self._durable:
+            _fsync_dir(self._root)
+        return True
+
+    def _write(self, directory: str, name: str, data: bytes) -> None:
+        """Replace ``directory/name`` with ``data`` atomically."""
+        temp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(temp, _WRITE_FLAGS, 0o600)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if self._durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temp, os.path.join(directory, name))
+        except BaseException:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+            raise
+
+    def _tidy(self, directory: str, committed: Iterable[Thought]) -> None:
+        """Remove what crashed writers left: temp files and files past the commit.
+
+        Runs once per session per store object, before its first save.
+        """
+        kept = {_format.thought_file_name(p) for p, _ in enumerate(committed, 1)}
+        sizes: dict[str, int] = {}
+        for thought in committed:
+            branch = _rules.branch_of(thought)
+            if branch is not None:
+                sizes[branch] = sizes.get(branch, 0) + 1
+                kept.add(_format.branch_file_name(branch, sizes[branch]))
+        with os.scandir(directory) as entries:
+            names = [e.name for e in entries]
+        for name in names:
+            stray = name.startswith(".") and name.endswith(".tmp")
+            stale = (_THOUGHT_FILE.fullmatch(name) or _BRANCH_FILE.fullmatch(name)) and name not in kept
+            if stray or stale:
+                try:
+                    os.unlink(os.path.join(directory, name))
+                except FileNotFoundError:
+                    pass
+
+
+def _new_files(record: SessionRecord, keep: int) -> list[tuple[str, bytes]]:
+    """The files for the thoughts at positions keep+1..n, each with its branch copy."""
+    sizes = {branch: len(thoughts) for branch, thoughts in record.branches.items()}
+    files: list[tuple[str, bytes]] = []
+    for position in range(len(record.thoughts), keep, -1):  # backwards, to number branch files
+        thought = record.thoughts[position - 1]
+        data = _format.encode_thought(thought)
+        branch = _rules.branch_of(thought)
+        if branch is not None:
+            files.append((_format.branch_file_name(branch, sizes[branch]), data))
+            sizes[branch] -= 1
+        files.append((_format.thought_file_name(position), data))
+    files.reverse()
+    return files
+
+
+def _read_file(path: str) -> bytes:
+    """A regular file's bytes; links are not followed and FIFOs do not block."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise FormatError("is a symbolic link; not followed") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FormatError("is not a regular file")
+        chunks = []
+        while chunk := os.read(fd, max(info.st_size + 1, 65_536)):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _positions_on_disk(directory: str, count: int) -> set[int]:
+    try:
+        with os.scandir(directory) as entries:
+            found = (_THOUGHT_FILE.fullmatch(e.name) for e in entries)
+            return {int(m.group(1)) for m in found if m and 1 <= int(m.group(1)) <= count}
+    except OSError:
+        return set()
+
+
+def _fsync_dir(directory: str) -> None:
+    if not hasattr(os, "O_DIRECTORY"):  # Windows cannot open a folder for fsync
+        return
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_tree(path: str) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    if os.path.lexists(path):
+        log.warning("could not remove %s completely; cleanup() will try again", path)
+
+
+def _is_session_id(name: str) -> bool:
+    try:
+        _rules.check_session_id(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)

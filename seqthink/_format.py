@@ -1,0 +1,229 @@
+"""The seed's on-disk JSON format, byte for byte, read strictly.
+
+This module alone knows how thoughts and session metadata look as bytes. It
+writes what serde_json's ``to_string_pretty`` writes (2-space indent, keys in
+field order, non-ASCII as UTF-8, no trailing newline) and reads with strict
+hooks: no ``"false"`` taken as true, no ``"3"`` as 3, no unknown keys, no NaN,
+no duplicate keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.v import format_exception
+
+from seqthink._session import SessionRecord
+from seqthink._thought import Thought
+from seqthink.errors import SeqthinkError
+
+SESSION_FILE = "session.json"
+#: The largest seconds value a Python datetime can hold (9999-12-31T23:59:59Z).
+_MAX_SECS = 253_402_300_799
+_MAX_USIZE = 2**64 - 1
+_PLAIN_BRANCH = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
+class FormatError(Exception):
+    """Bytes that are not a valid file of the seed's format; the message says why."""
+
+
+@attrs.frozen
+class _Instant:
+    secs_since_epoch: int
+    nanos_since_epoch: int
+
+
+@attrs.frozen
+class _SessionFile:
+    session_id: str
+    created_at: _Instant
+    last_activity: _Instant
+    total_thoughts: int
+    branch_ids: list[str]
+
+
+@attrs.frozen
+class _ThoughtFile:
+    thought_number: int
+    thought_data: Thought
+
+
+@attrs.frozen
+class SessionHeader:
+    """What session.json holds, decoded."""
+
+    session_id: str
+    created_ns: int
+    last_activity_ns: int
+    total_thoughts: int
+    branch_ids: tuple[str, ...]
+
+
+def _strict_int(value: object, _: type) -> int:
+    if type(value) is not int:
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _strict_bool(value: object, _: type) -> bool:
+    if type(value) is not bool:
+        raise TypeError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _strict_str(value: object, _: type) -> str:
+    if type(value) is not str:
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+_converter.register_structure_hook(int, _strict_int)
+_converter.register_structure_hook(bool, _strict_bool)
+_converter.register_structure_hook(str, _strict_str)
+
+
+# --- writing ---------------------------------------------------------------
+
+
+def _dump(obj: object) -> bytes:
+    return json.dumps(obj, indent=2, ensure_ascii=False).encode("utf-8")
+
+
+def encode_thought(thought: Thought) -> bytes:
+    """The bytes of ``thought{k}.json`` (or a branch file) for one thought."""
+    return _dump({"thought_number": thought.thought_number, "thought_data": _converter.unstructure(thought)})
+
+
+def encode_session(record: SessionRecord) -> bytes:
+    """The bytes of ``session.json`` for a committed record."""
+    return _dump(
+        {
+            "session_id": record.session_id,
+            "created_at": _instant(record.created_ns),
+            "last_activity": _instant(record.last_activity_ns),
+            "total_thoughts": len(record.thoughts),
+            "branch_ids": list(record.branches),
+        }
+    )
+
+
+def _instant(ns: int) -> dict[str, int]:
+    secs, nanos = divmod(ns, 1_000_000_000)
+    return {"secs_since_epoch": secs, "nanos_since_epoch": nanos}
+
+
+def thought_file_name(position: int) -> str:
+    """File name of the thought at 1-based ``position`` in the history."""
+    return f"thought{position}.json"
+
+
+def branch_file_name(branch_id: str, position: int) -> str:
+    """File name of the thought at 1-based ``position`` inside a branch.
+
+    Plain ids (``[A-Za-z0-9_-]``, up to 200 characters) are used as they are,
+    as the seed does. Any other id is written as ``~`` and the lowercase
+    base32 of its UTF-8 bytes, which reverses exactly, or, when that would
+    make the name too long for a file system, as ``~~`` and its SHA-256 in
+    hex. ``~`` never occurs in a plain id, so no two ids share a name, and the
+    full id is always inside the file.
+    """
+    if _PLAIN_BRANCH.fullmatch(branch_id):
+        name = branch_id
+    else:
+        raw = branch_id.encode("utf-8")
+        encoded = base64.b32encode(raw).decode("ascii").rstrip("=").lower()
+        name = "~" + encoded if len(encoded) <= 199 else "~~" + hashlib.sha256(raw).hexdigest()
+    return f"branch_{name}_thought{position}.json"
+
+
+# --- reading ---------------------------------------------------------------
+
+
+def _no_constant(name: str) -> Any:
+    raise FormatError(f"{name} is not allowed")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise FormatError(f"key {key!r} appears twice")
+        result[key] = value
+    return result
+
+
+def _parse(data: bytes) -> Any:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    if not text:
+        raise FormatError("the file is empty")
+    try:
+        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+    except FormatError:
+        raise
+    except RecursionError:
+        raise FormatError("JSON nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and int() over its digit limit
+        raise FormatError(f"not valid JSON ({exc})") from None
+
+
+def _describe(exc: BaseException, type_: Any) -> str:
+    if isinstance(exc, SeqthinkError):  # keep the message of a Thought field's own check
+        return str(exc)
+    return format_exception(exc, type_)
+
+
+def _structure(obj: Any, cls: type[Any]) -> Any:
+    try:
+        return _converter.structure(obj, cls)
+    except cattrs.BaseValidationError as exc:
+        raise FormatError("; ".join(cattrs.transform_error(exc, format_exception=_describe))) from None
+    except SeqthinkError as exc:  # a Thought field failed its own check
+        raise FormatError(str(exc)) from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise FormatError(str(exc)) from None
+
+
+def decode_thought(data: bytes) -> Thought:
+    """The thought in a thought file, or FormatError saying what is wrong."""
+    parsed: _ThoughtFile = _structure(_parse(data), _ThoughtFile)
+    if parsed.thought_number != parsed.thought_data.thought_number:
+        raise FormatError(
+            f"thought_number {parsed.thought_number} differs from "
+            f"thought_data.thought_number {parsed.thought_data.thought_number}"
+        )
+    return parsed.thought_data
+
+
+def decode_session(data: bytes) -> SessionHeader:
+    """The metadata in a session.json, or FormatError saying what is wrong."""
+    parsed: _SessionFile = _structure(_parse(data), _SessionFile)
+    if not 0 <= parsed.total_thoughts <= _MAX_USIZE:
+        raise FormatError(f"total_thoughts {parsed.total_thoughts} is out of range")
+    if len(set(parsed.branch_ids)) != len(parsed.branch_ids):
+        raise FormatError("branch_ids lists an id twice")
+    return SessionHeader(
+        session_id=parsed.session_id,
+        created_ns=_instant_ns("created_at", parsed.created_at),
+        last_activity_ns=_instant_ns("last_activity", parsed.last_activity),
+        total_thoughts=parsed.total_thoughts,
+        branch_ids=tuple(parsed.branch_ids),
+    )
+
+
+def _instant_ns(name: str, instant: _Instant) -> int:
+    if not 0 <= instant.secs_since_epoch <= _MAX_SECS:
+        raise FormatError(f"{name}.secs_since_epoch {instant.secs_since_epoch} is out of range")
+    if not 0 <= instant.nanos_since_epoch < 1_000_000_000:
+        raise FormatError(f"{name}.nanos_since_epoch {instant.nanos_since_epoch} is out of range")
+    return instant.secs_since_epoch * 1_000_000_000 + instant.nanos_since_epoch

@@ -1,0 +1,260 @@
+"""Every rule of seqthink, in one pure module.
+
+Functions here take values and return values or raise; they read no clock,
+draw no random numbers, log nothing and touch no file. The session and the
+stores supply time, ids and bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
+from seqthink.errors import ConflictError, InvalidSessionIdError, InvalidThoughtError
+
+if TYPE_CHECKING:
+    from seqthink._thought import Thought
+
+#: Thought numbers are stored by the seed as unsigned 32-bit integers.
+MAX_NUMBER = 2**32 - 1
+#: The longest branch id accepted, in characters.
+MAX_BRANCH_ID_LENGTH = 256
+#: The default limit on a thought's text, in characters.
+DEFAULT_MAX_THOUGHT_LENGTH = 100_000
+
+_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+# --- identifiers -----------------------------------------------------------
+
+
+def check_session_id(value: object) -> str:
+    """Return ``value`` if it is a valid session id, else raise InvalidSessionIdError.
+
+    A session id is 1 to 128 characters of ``A-Z a-z 0-9 . _ -``, starting with
+    a letter or digit, so it is always a safe single path component.
+    """
+    if not isinstance(value, str):
+        raise InvalidSessionIdError(value, "must be a string")
+    if _SESSION_ID.fullmatch(value) is None:
+        raise InvalidSessionIdError(
+            value,
+            "must be 1-128 characters of A-Z, a-z, 0-9, '.', '_' or '-', "
+            "starting with a letter or digit",
+        )
+    return value
+
+
+def check_branch_id(value: object) -> None:
+    """Raise InvalidThoughtError unless ``value`` is a usable branch id."""
+    if not isinstance(value, str):
+        raise InvalidThoughtError("branch_id", value, "must be a string or None")
+    if not value:
+        raise InvalidThoughtError("branch_id", value, "must not be empty")
+    if len(value) > MAX_BRANCH_ID_LENGTH:
+        raise InvalidThoughtError(
+            "branch_id", value, f"must be at most {MAX_BRANCH_ID_LENGTH} characters, has {len(value)}"
+        )
+    if _CONTROL.search(value):
+        raise InvalidThoughtError("branch_id", value, "must not contain control characters")
+    if not _encodable(value):
+        raise InvalidThoughtError("branch_id", value, "cannot be encoded as UTF-8 (lone surrogate)")
+
+
+# --- one thought on its own ------------------------------------------------
+
+
+def check_thought(thought: Thought) -> None:
+    """Check the fields of one thought on their own; raise InvalidThoughtError."""
+    text = thought.thought
+    if not isinstance(text, str):
+        raise InvalidThoughtError("thought", text, "must be a string")
+    if not text.strip():
+        raise InvalidThoughtError("thought", text, "must not be empty or only white space")
+    if not _encodable(text):
+        raise InvalidThoughtError("thought", text, "cannot be encoded as UTF-8 (lone surrogate)")
+    _check_number("thought_number", thought.thought_number, optional=False)
+    _check_number("total_thoughts", thought.total_thoughts, optional=False)
+    _check_bool("next_thought_needed", thought.next_thought_needed, optional=False)
+    _check_bool("is_revision", thought.is_revision, optional=True)
+    _check_number("revises_thought", thought.revises_thought, optional=True)
+    _check_number("branch_from_thought", thought.branch_from_thought, optional=True)
+    if thought.branch_id is not None:
+        check_branch_id(thought.branch_id)
+    _check_bool("needs_more_thoughts", thought.needs_more_thoughts, optional=True)
+
+
+def _check_number(field: str, value: object, *, optional: bool) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        kind = "an integer or None" if optional else "an integer"
+        raise InvalidThoughtError(field, value, f"must be {kind}")
+    if not 1 <= value <= MAX_NUMBER:
+        raise InvalidThoughtError(field, value, f"must be between 1 and {MAX_NUMBER}")
+
+
+def _check_bool(field: str, value: object, *, optional: bool) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, bool):
+        kind = "true, false or None" if optional else "true or false"
+        raise InvalidThoughtError(field, value, f"must be {kind}")
+
+
+def _encodable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# --- one thought against the session it joins -------------------------------
+
+
+def assess(
+    thought: Thought,
+    *,
+    recorded: Collection[int],
+    strict: bool,
+    max_length: int,
+) -> tuple[int, tuple[str, ...]]:
+    """Decide how ``thought`` joins a session whose thought numbers are ``recorded``.
+
+    Returns the ``total_thoughts`` to record (raised to the thought number when
+    lower) and the warnings about dangling references. Raises
+    InvalidThoughtError for a thought over ``max_length`` characters, and for
+    any warning when ``strict`` is true.
+    """
+    if len(thought.thought) > max_length:
+        raise InvalidThoughtError(
+            "thought",
+            thought.thought,
+            f"is {len(thought.thought)} characters long; the limit is {max_length}",
+        )
+    warnings: list[tuple[str, str]] = []
+    number = thought.thought_number
+    if thought.revises_thought is not None:
+        if thought.revises_thought not in recorded:
+            warnings.append(
+                (
+                    "revises_thought",
+                    f"thought {number} revises thought {thought.revises_thought}, "
+                    f"which is not in this session ({describe_numbers(recorded)})",
+                )
+            )
+        if thought.is_revision is not True:
+            warnings.append(
+                (
+                    "is_revision",
+                    f"thought {number} gives revises_thought={thought.revises_thought} "
+                    "but is_revision is not true",
+                )
+            )
+    elif thought.is_revision is True:
+        warnings.append(
+            ("revises_thought", f"thought {number} is a revision but does not say which thought it revises")
+        )
+    if thought.branch_from_thought is not None:
+        if thought.branch_from_thought not in recorded:
+            warnings.append(
+                (
+                    "branch_from_thought",
+                    f"thought {number} branches from thought {thought.branch_from_thought}, "
+                    f"which is not in this session ({describe_numbers(recorded)})",
+                )
+            )
+        if thought.branch_id is None:
+            warnings.append(
+                (
+                    "branch_id",
+                    f"thought {number} branches from thought {thought.branch_from_thought} "
+                    "but has no branch_id, so it joins no branch",
+                )
+            )
+    elif thought.branch_id is not None:
+        warnings.append(
+            (
+                "branch_from_thought",
+                f"thought {number} names branch {thought.branch_id!r} but no branch_from_thought, "
+                "so it joins no branch",
+            )
+        )
+    if strict and warnings:
+        field, message = warnings[0]
+        raise InvalidThoughtError(field, getattr(thought, field), message)
+    total = max(thought.total_thoughts, number)
+    return total, tuple(message for _, message in warnings)
+
+
+def describe_numbers(numbers: Collection[int]) -> str:
+    """Say briefly which thought numbers a session holds: 'has 1-6', 'has none'."""
+    if not numbers:
+        return "it has no thoughts yet"
+    ordered = sorted(numbers)
+    runs: list[str] = []
+    start = prev = ordered[0]
+    for n in ordered[1:]:
+        if n != prev + 1:
+            runs.append(f"{start}-{prev}" if start != prev else str(start))
+            start = n
+        prev = n
+    runs.append(f"{start}-{prev}" if start != prev else str(start))
+    if len(runs) > 6:
+        runs = [*runs[:3], "...", *runs[-2:]]
+    return "it has " + ", ".join(runs)
+
+
+def branch_of(thought: Thought) -> str | None:
+    """The branch a thought joins: its id when both branch fields are set."""
+    if thought.branch_from_thought is not None and thought.branch_id is not None:
+        return thought.branch_id
+    return None
+
+
+# --- saving over a stored copy ---------------------------------------------
+
+
+def plan_save(
+    session_id: str,
+    *,
+    stored: tuple[int, int, int] | None,
+    base: tuple[int, int] | None,
+    created_ns: int,
+) -> int:
+    """How many of a session's thoughts the store already holds and may keep.
+
+    ``stored`` is the committed copy as (created_ns, thought count,
+    last_activity_ns), or None when the store has none. ``base`` is the
+    (thought count, last_activity_ns) of the copy this session was last
+    restored from or saved as, or None when it never was. The store may keep
+    its copy and add the rest only when that copy is exactly the base; any
+    other stored copy holds thoughts this session has not seen, and saving
+    over it would lose them, so ConflictError is raised.
+    """
+    if stored is None:
+        return 0
+    stored_created, stored_count, stored_last = stored
+    if base is None:
+        raise ConflictError(
+            session_id,
+            f"the store already holds a session with this id ({stored_count} thoughts) "
+            "that this copy was not restored from; restore it, or pick another id",
+        )
+    if stored_created != created_ns:
+        raise ConflictError(
+            session_id, "the stored session was deleted and created again since this copy was loaded"
+        )
+    if (stored_count, stored_last) != base:
+        raise ConflictError(
+            session_id,
+            f"the store holds {stored_count} thoughts but this copy was last restored or saved "
+            f"with {base[0]}; "
+            "another writer recorded thoughts since, so restore the session again and re-apply",
+        )
+    return stored_count

@@ -1,0 +1,151 @@
+"""SessionStore: what users call, kept apart from what a backend implements.
+
+The public methods check their arguments, then call the backend's underscore
+methods. The async twins are written once, here: each runs its sync twin in a
+worker thread, one hop per call. A natively async backend overrides them.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+from seqthink import _rules
+from seqthink._session import SessionMetadata, SessionRecord, ThinkingSession, datetime_to_ns
+from seqthink.errors import InvalidArgumentError
+
+
+class SessionStore(abc.ABC):
+    """Where sessions are saved, restored, listed, deleted and aged out.
+
+    Nothing happens in the background: every method does its work when it is
+    called and returns when it is done.
+    """
+
+    # --- what users call -----------------------------------------------------
+
+    def save(self, session: ThinkingSession) -> None:
+        """Commit ``session``: its thoughts not yet stored, then its metadata.
+
+        Raises ConflictError, writing nothing, when the stored copy changed
+        since ``session`` was restored or last saved (another writer recorded
+        thoughts), or when another session with this id is stored.
+        """
+        if not isinstance(session, ThinkingSession):
+            raise InvalidArgumentError("session", session, "must be a seqthink.ThinkingSession")
+        record = session._snapshot()
+        self._save(record, session._base)
+        session._base = (len(record.thoughts), record.last_activity_ns)
+
+    def restore(
+        self,
+        session_id: str,
+        *,
+        strict: bool = False,
+        max_thought_length: int = _rules.DEFAULT_MAX_THOUGHT_LENGTH,
+    ) -> ThinkingSession:
+        """Read a committed session back; the stored copy is left as it is.
+
+        Raises SessionNotFoundError when there is none and CorruptSessionError,
+        naming every bad part, when it cannot be read back exactly.
+        ``strict`` and ``max_thought_length`` apply to thoughts recorded later.
+        """
+        record = self._load(_rules.check_session_id(session_id))
+        return ThinkingSession._from_record(record, strict=strict, max_thought_length=max_thought_length)
+
+    def delete(self, session_id: str) -> bool:
+        """Remove a session; True if there was one to remove."""
+        return self._delete(_rules.check_session_id(session_id))
+
+    def exists(self, session_id: str) -> bool:
+        """True if a committed session with this id is stored."""
+        return self._exists(_rules.check_session_id(session_id))
+
+    def list_sessions(self) -> list[SessionMetadata]:
+        """Metadata of every readable stored session, most recently active first."""
+        found = self._list()
+        found.sort(key=lambda m: m.session_id)
+        found.sort(key=lambda m: m.last_activity, reverse=True)
+        return found
+
+    def cleanup(self, older_than: timedelta, *, now: datetime | None = None) -> list[str]:
+        """Delete the sessions last active more than ``older_than`` before ``now``.
+
+        Decides from each session's committed ``last_activity``; sessions that
+        cannot be read are left in place and logged. Returns the ids deleted,
+        oldest first.
+        """
+        if not isinstance(older_than, timedelta):
+            raise InvalidArgumentError("older_than", older_than, "must be a datetime.timedelta")
+        if older_than < timedelta(0):
+            raise InvalidArgumentError("older_than", older_than, "must not be negative")
+        if now is None:
+            now = datetime.now(timezone.utc)
+        elif not isinstance(now, datetime) or now.utcoffset() is None:
+            raise InvalidArgumentError("now", now, "must be a timezone-aware datetime")
+        return self._cleanup(datetime_to_ns(now - older_than))
+
+    # --- the async twins: one worker-thread hop each ---------------------------
+
+    async def asave(self, session: ThinkingSession) -> None:
+        """:meth:`save`, without blocking the event loop."""
+        await asyncio.to_thread(self.save, session)
+
+    async def arestore(
+        self,
+        session_id: str,
+        *,
+        strict: bool = False,
+        max_thought_length: int = _rules.DEFAULT_MAX_THOUGHT_LENGTH,
+    ) -> ThinkingSession:
+        """:meth:`restore`, without blocking the event loop."""
+        return await asyncio.to_thread(
+            self.restore, session_id, strict=strict, max_thought_length=max_thought_length
+        )
+
+    async def adelete(self, session_id: str) -> bool:
+        """:meth:`delete`, without blocking the event loop."""
+        return await asyncio.to_thread(self.delete, session_id)
+
+    async def aexists(self, session_id: str) -> bool:
+        """:meth:`exists`, without blocking the event loop."""
+        return await asyncio.to_thread(self.exists, session_id)
+
+    async def alist_sessions(self) -> list[SessionMetadata]:
+        """:meth:`list_sessions`, without blocking the event loop."""
+        return await asyncio.to_thread(self.list_sessions)
+
+    async def acleanup(self, older_than: timedelta, *, now: datetime | None = None) -> list[str]:
+        """:meth:`cleanup`, without blocking the event loop."""
+        return await asyncio.to_thread(self.cleanup, older_than, now=now)
+
+    # --- what a backend implements -------------------------------------------
+    # Session ids reaching these methods are already valid.
+
+    @abc.abstractmethod
+    def _save(self, record: SessionRecord, base: tuple[int, int] | None) -> None:
+        """Commit ``record`` atomically, keeping what is stored when it is ``base``.
+
+        Call ``_rules.plan_save`` with the stored copy's (created_ns, thought
+        count, last_activity_ns) to learn how many stored thoughts to keep, or
+        to raise ConflictError.
+        """
+
+    @abc.abstractmethod
+    def _load(self, session_id: str) -> SessionRecord:
+        """The committed record, or SessionNotFoundError / CorruptSessionError."""
+
+    @abc.abstractmethod
+    def _delete(self, session_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def _exists(self, session_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def _list(self) -> list[SessionMetadata]:
+        """Metadata of every readable committed session, in any order."""
+
+    @abc.abstractmethod
+    def _cleanup(self, cutoff_ns: int) -> list[str]:
+        """Delete sessions whose committed last activity is before ``cutoff_ns``; oldest first."""

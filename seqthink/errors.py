@@ -1,0 +1,111 @@
+"""Exceptions raised by seqthink.
+
+Every exception seqthink raises on purpose derives from :class:`SeqthinkError`.
+Where a builtin exception means the same thing, the class derives from it too,
+so callers may catch either: ``InvalidThoughtError`` is a ``ValueError`` and
+``SessionNotFoundError`` is a ``KeyError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "ConflictError",
+    "CorruptSessionError",
+    "InvalidArgumentError",
+    "InvalidSessionIdError",
+    "InvalidThoughtError",
+    "SeqthinkError",
+    "SessionNotFoundError",
+    "StoreError",
+]
+
+
+class SeqthinkError(Exception):
+    """Base class of every error seqthink raises on purpose."""
+
+
+class InvalidThoughtError(SeqthinkError, ValueError):
+    """A thought was rejected; nothing was recorded.
+
+    ``field`` names the offending field and ``value`` holds what was given.
+    """
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{field}: {reason} (got {_show(value)})")
+
+
+class InvalidSessionIdError(SeqthinkError, ValueError):
+    """A session id is not of the allowed form; nothing was touched."""
+
+    def __init__(self, session_id: object, reason: str) -> None:
+        self.session_id = session_id
+        self.reason = reason
+        super().__init__(f"session_id: {reason} (got {_show(session_id)})")
+
+
+class InvalidArgumentError(SeqthinkError, ValueError):
+    """An argument other than a thought or a session id is not acceptable."""
+
+    def __init__(self, name: str, value: object, reason: str) -> None:
+        self.name = name
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{name}: {reason} (got {_show(value)})")
+
+
+class SessionNotFoundError(SeqthinkError, KeyError):
+    """No committed session with this id is in the store."""
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+        super().__init__(session_id)
+
+    def __str__(self) -> str:
+        return f"no session {self.session_id!r} in the store"
+
+
+class CorruptSessionError(SeqthinkError):
+    """A stored session cannot be read back exactly.
+
+    ``problems`` lists every bad file (or key) with what is wrong with it;
+    the stored data is left as it was.
+    """
+
+    def __init__(self, session_id: str, problems: Sequence[tuple[str, str]]) -> None:
+        self.session_id = session_id
+        self.problems = tuple(problems)
+        listed = "; ".join(f"{where}: {what}" for where, what in self.problems)
+        super().__init__(f"session {session_id!r} cannot be read: {listed}")
+
+
+class ConflictError(SeqthinkError):
+    """The stored copy changed since this session was restored or last saved.
+
+    Saving would overwrite thoughts another writer recorded, so nothing was
+    written. Restore the session again and re-apply the new thoughts.
+    """
+
+    def __init__(self, session_id: str, detail: str) -> None:
+        self.session_id = session_id
+        super().__init__(f"session {session_id!r} changed in the store: {detail}")
+
+
+class StoreError(SeqthinkError):
+    """The store could not complete an operation (an I/O error, for example).
+
+    The original exception is kept as ``__cause__``. The stored data stays at
+    its previous committed state.
+    """
+
+
+def _show(value: object, limit: int = 80) -> str:
+    """A short, safe rendering of a rejected value for an error message."""
+    text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
