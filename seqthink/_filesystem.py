@@ -22,6 +22,7 @@ How it keeps its promises:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -29,8 +30,8 @@ import re
 import secrets
 import shutil
 import stat
-from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
@@ -40,6 +41,9 @@ from seqthink._session import SessionMetadata, SessionRecord, ns_to_datetime
 from seqthink._store import SessionStore
 from seqthink._thought import Thought
 from seqthink.errors import CorruptSessionError, InvalidArgumentError, SessionNotFoundError, StoreError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
 
 log = logging.getLogger("seqthink")
 
@@ -102,7 +106,9 @@ class FileSystemStore(SessionStore):
         sid = record.session_id
         directory = os.path.join(self._root, sid)
         header = self._read_header(sid)
-        stored = None if header is None else (header.created_ns, header.total_thoughts, header.last_activity_ns)
+        stored = (
+            None if header is None else (header.created_ns, header.total_thoughts, header.last_activity_ns)
+        )
         keep = _rules.plan_save(sid, stored=stored, base=base, created_ns=record.created_ns)
         if stored == (record.created_ns, len(record.thoughts), record.last_activity_ns):
             return  # the store already holds exactly this state
@@ -142,8 +148,10 @@ class FileSystemStore(SessionStore):
                 [
                     (
                         os.path.join(directory, SESSION_FILE),
-                        f"branch_ids {list(header.branch_ids)} do not match the branches "
-                        f"of the thoughts {list(record.branches)}",
+                        (
+                            f"branch_ids {list(header.branch_ids)} do not match the branches "
+                            f"of the thoughts {list(record.branches)}"
+                        ),
                     )
                 ],
             )
@@ -197,7 +205,9 @@ class FileSystemStore(SessionStore):
     def _cleanup(self, cutoff_ns: int) -> list[str]:
         for tomb in self._entries(lambda name: name.startswith(_TOMB_PREFIX)):
             _remove_tree(os.path.join(self._root, tomb))  # left by a delete that was interrupted
-        old = sorted((h.last_activity_ns, h.session_id) for h in self._headers() if h.last_activity_ns < cutoff_ns)
+        old = sorted(
+            (h.last_activity_ns, h.session_id) for h in self._headers() if h.last_activity_ns < cutoff_ns
+        )
         deleted = []
         for _, sid in old:
             try:
@@ -244,7 +254,11 @@ class FileSystemStore(SessionStore):
             if present is not None and position not in present:
                 following = [p for p in present if p > position]
                 last = min(following) - 1 if following else count
-                span = "missing" if last == position else f"missing, and so are the files up to thought{last}.json"
+                span = (
+                    "missing"
+                    if last == position
+                    else f"missing, and so are the files up to thought{last}.json"
+                )
                 yield position, span
                 position = last + 1
                 continue
@@ -317,10 +331,8 @@ class FileSystemStore(SessionStore):
                 os.close(fd)
             os.replace(temp, os.path.join(directory, name))
         except BaseException:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(temp)
-            except OSError:
-                pass
             raise
 
     def _tidy(self, directory: str, committed: Iterable[Thought]) -> None:
@@ -341,10 +353,8 @@ class FileSystemStore(SessionStore):
             stray = name.startswith(".") and name.endswith(".tmp")
             stale = (_THOUGHT_FILE.fullmatch(name) or _BRANCH_FILE.fullmatch(name)) and name not in kept
             if stray or stale:
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(directory, name))
-                except FileNotFoundError:
-                    pass
 
 
 def _new_files(record: SessionRecord, keep: int) -> list[tuple[str, bytes]]:

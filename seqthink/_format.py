@@ -13,15 +13,17 @@ import base64
 import hashlib
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import cattrs
 from cattrs.v import format_exception
 
-from seqthink._session import SessionRecord
 from seqthink._thought import Thought
 from seqthink.errors import SeqthinkError
+
+if TYPE_CHECKING:
+    from seqthink._session import SessionRecord
 
 SESSION_FILE = "session.json"
 #: The largest seconds value a Python datetime can hold (9999-12-31T23:59:59Z).

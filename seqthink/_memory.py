@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from seqthink import _rules
 from seqthink._session import SessionMetadata, SessionRecord
 from seqthink._store import SessionStore
-from seqthink._thought import Thought
 from seqthink.errors import SessionNotFoundError
+
+if TYPE_CHECKING:
+    from seqthink._thought import Thought
 
 
 class MemoryStore(SessionStore):

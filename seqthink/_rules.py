@@ -8,12 +8,13 @@ stores supply time, ids and bytes.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from seqthink.errors import ConflictError, InvalidSessionIdError, InvalidThoughtError
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from seqthink._thought import Thought
 
 #: Thought numbers are stored by the seed as unsigned 32-bit integers.
@@ -41,8 +42,7 @@ def check_session_id(value: object) -> str:
     if _SESSION_ID.fullmatch(value) is None:
         raise InvalidSessionIdError(
             value,
-            "must be 1-128 characters of A-Z, a-z, 0-9, '.', '_' or '-', "
-            "starting with a letter or digit",
+            "must be 1-128 characters of A-Z, a-z, 0-9, '.', '_' or '-', starting with a letter or digit",
         )
     return value
 
@@ -137,59 +137,68 @@ def assess(
             thought.thought,
             f"is {len(thought.thought)} characters long; the limit is {max_length}",
         )
-    warnings: list[tuple[str, str]] = []
-    number = thought.thought_number
-    if thought.revises_thought is not None:
-        if thought.revises_thought not in recorded:
-            warnings.append(
-                (
-                    "revises_thought",
-                    f"thought {number} revises thought {thought.revises_thought}, "
-                    f"which is not in this session ({describe_numbers(recorded)})",
-                )
-            )
-        if thought.is_revision is not True:
-            warnings.append(
-                (
-                    "is_revision",
-                    f"thought {number} gives revises_thought={thought.revises_thought} "
-                    "but is_revision is not true",
-                )
-            )
-    elif thought.is_revision is True:
-        warnings.append(
-            ("revises_thought", f"thought {number} is a revision but does not say which thought it revises")
-        )
-    if thought.branch_from_thought is not None:
-        if thought.branch_from_thought not in recorded:
-            warnings.append(
-                (
-                    "branch_from_thought",
-                    f"thought {number} branches from thought {thought.branch_from_thought}, "
-                    f"which is not in this session ({describe_numbers(recorded)})",
-                )
-            )
-        if thought.branch_id is None:
-            warnings.append(
-                (
-                    "branch_id",
-                    f"thought {number} branches from thought {thought.branch_from_thought} "
-                    "but has no branch_id, so it joins no branch",
-                )
-            )
-    elif thought.branch_id is not None:
-        warnings.append(
-            (
-                "branch_from_thought",
-                f"thought {number} names branch {thought.branch_id!r} but no branch_from_thought, "
-                "so it joins no branch",
-            )
-        )
+    warnings = _revision_warnings(thought, recorded) + _branch_warnings(thought, recorded)
     if strict and warnings:
         field, message = warnings[0]
         raise InvalidThoughtError(field, getattr(thought, field), message)
-    total = max(thought.total_thoughts, number)
+    total = max(thought.total_thoughts, thought.thought_number)
     return total, tuple(message for _, message in warnings)
+
+
+def _revision_warnings(thought: Thought, recorded: Collection[int]) -> list[tuple[str, str]]:
+    """(field, message) for each doubtful revision field of ``thought``."""
+    number, revises = thought.thought_number, thought.revises_thought
+    if revises is None:
+        if thought.is_revision is True:
+            return [
+                (
+                    "revises_thought",
+                    f"thought {number} is a revision but does not say which thought it revises",
+                )
+            ]
+        return []
+    found = []
+    if revises not in recorded:
+        found.append(("revises_thought", f"thought {number} revises thought {revises}, {_absent(recorded)}"))
+    if thought.is_revision is not True:
+        found.append(
+            ("is_revision", f"thought {number} gives revises_thought={revises} but is_revision is not true")
+        )
+    return found
+
+
+def _branch_warnings(thought: Thought, recorded: Collection[int]) -> list[tuple[str, str]]:
+    """(field, message) for each doubtful branch field of ``thought``."""
+    number, origin = thought.thought_number, thought.branch_from_thought
+    if origin is None:
+        if thought.branch_id is not None:
+            return [
+                (
+                    "branch_from_thought",
+                    (
+                        f"thought {number} names branch {thought.branch_id!r} but no branch_from_thought, "
+                        "so it joins no branch"
+                    ),
+                )
+            ]
+        return []
+    found = []
+    if origin not in recorded:
+        found.append(
+            ("branch_from_thought", f"thought {number} branches from thought {origin}, {_absent(recorded)}")
+        )
+    if thought.branch_id is None:
+        found.append(
+            (
+                "branch_id",
+                f"thought {number} branches from thought {origin} but has no branch_id, so joins no branch",
+            )
+        )
+    return found
+
+
+def _absent(recorded: Collection[int]) -> str:
+    return f"which is not in this session ({describe_numbers(recorded)})"
 
 
 def describe_numbers(numbers: Collection[int]) -> str:

@@ -134,7 +134,11 @@ class ThinkingSession:
         self._session_id = str(uuid.uuid4()) if session_id is None else _rules.check_session_id(session_id)
         if not isinstance(strict, bool):
             raise InvalidArgumentError("strict", strict, "must be true or false")
-        if not isinstance(max_thought_length, int) or isinstance(max_thought_length, bool) or max_thought_length < 1:
+        if (
+            not isinstance(max_thought_length, int)
+            or isinstance(max_thought_length, bool)
+            or max_thought_length < 1
+        ):
             raise InvalidArgumentError("max_thought_length", max_thought_length, "must be an integer >= 1")
         self._strict = strict
         self._max_thought_length = max_thought_length

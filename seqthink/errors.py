@@ -8,7 +8,10 @@ so callers may catch either: ``InvalidThoughtError`` is a ``ValueError`` and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "ConflictError",
