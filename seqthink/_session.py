@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
-from typing import overload
+from typing import TypeVar, overload
 
 import attrs
 
@@ -45,12 +45,15 @@ class SessionMetadata:
     branch_ids: tuple[str, ...]
 
 
-class _Prefix(Sequence[Thought]):
+_T = TypeVar("_T")
+
+
+class _Prefix(Sequence[_T]):
     """The first ``n`` items of a list that only ever grows: an O(1) frozen view."""
 
     __slots__ = ("_items", "_n")
 
-    def __init__(self, items: list[Thought], n: int) -> None:
+    def __init__(self, items: list[_T], n: int) -> None:
         self._items = items
         self._n = n
 
@@ -58,19 +61,20 @@ class _Prefix(Sequence[Thought]):
         return self._n
 
     @overload
-    def __getitem__(self, index: int) -> Thought: ...
+    def __getitem__(self, index: int) -> _T: ...
     @overload
-    def __getitem__(self, index: slice) -> Sequence[Thought]: ...
-    def __getitem__(self, index: int | slice) -> Thought | Sequence[Thought]:
+    def __getitem__(self, index: slice) -> Sequence[_T]: ...
+    def __getitem__(self, index: int | slice) -> _T | Sequence[_T]:
         if isinstance(index, slice):
-            return self._items[: self._n][index]
+            items = self._items
+            return [items[i] for i in range(*index.indices(self._n))]
         if index < 0:
             index += self._n
         if not 0 <= index < self._n:
             raise IndexError(index)
         return self._items[index]
 
-    def __iter__(self) -> Iterator[Thought]:
+    def __iter__(self) -> Iterator[_T]:
         items = self._items
         for i in range(self._n):
             yield items[i]

@@ -84,7 +84,11 @@ class SessionStore(abc.ABC):
             now = datetime.now(timezone.utc)
         elif not isinstance(now, datetime) or now.utcoffset() is None:
             raise InvalidArgumentError("now", now, "must be a timezone-aware datetime")
-        return self._cleanup(datetime_to_ns(now - older_than))
+        try:
+            cutoff = now - older_than
+        except OverflowError:  # before year 1: nothing can be that old
+            return []
+        return self._cleanup(datetime_to_ns(cutoff))
 
     # --- the async twins: one worker-thread hop each ---------------------------
 

@@ -358,6 +358,11 @@ class StoreTests:
             api.cleanup(older_than, now=now)
         assert api.exists("old")
 
+    def test_cleanup_with_an_age_beyond_the_calendar_deletes_nothing(self, api: Colour) -> None:
+        """An older_than reaching before year 1 is valid and matches no session."""
+        api.save(sample_session("old", start=datetime(2001, 1, 1, tzinfo=timezone.utc)))
+        assert ([], True) == (api.cleanup(timedelta.max), api.exists("old"))
+
     def test_cleanup_default_now_is_the_current_time(self, api: Colour) -> None:
         """Without now, cleanup measures age from the current time."""
         api.save(sample_session("ancient", start=datetime(2001, 1, 1, tzinfo=timezone.utc)))
