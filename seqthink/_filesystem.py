@@ -139,22 +139,21 @@ class FileSystemStore(SessionStore):
                 thoughts.append(outcome)
             else:
                 problems.append((os.path.join(directory, _format.thought_file_name(position)), outcome))
+        record = SessionRecord.from_thoughts(session_id, header.created_ns, header.last_activity_ns, thoughts)
+        if not problems and set(record.branches) != set(header.branch_ids):
+            problems.append(
+                (
+                    os.path.join(directory, SESSION_FILE),
+                    (
+                        f"branch_ids {list(header.branch_ids)} do not match the branches "
+                        f"of the thoughts {list(record.branches)}"
+                    ),
+                )
+            )
+        if not problems:
+            problems.extend(_branch_file_problems(directory, record))
         if problems:
             raise CorruptSessionError(session_id, problems)
-        record = SessionRecord.from_thoughts(session_id, header.created_ns, header.last_activity_ns, thoughts)
-        if set(record.branches) != set(header.branch_ids):
-            raise CorruptSessionError(
-                session_id,
-                [
-                    (
-                        os.path.join(directory, SESSION_FILE),
-                        (
-                            f"branch_ids {list(header.branch_ids)} do not match the branches "
-                            f"of the thoughts {list(record.branches)}"
-                        ),
-                    )
-                ],
-            )
         return record
 
     def _delete(self, session_id: str) -> bool:
@@ -346,7 +345,7 @@ class FileSystemStore(SessionStore):
             branch = _rules.branch_of(thought)
             if branch is not None:
                 sizes[branch] = sizes.get(branch, 0) + 1
-                kept.add(_format.branch_file_name(branch, sizes[branch]))
+                kept.update(_format.branch_file_names(branch, sizes[branch]))
         with os.scandir(directory) as entries:
             names = [e.name for e in entries]
         for name in names:
@@ -371,6 +370,34 @@ def _new_files(record: SessionRecord, keep: int) -> list[tuple[str, bytes]]:
         files.append((_format.thought_file_name(position), data))
     files.reverse()
     return files
+
+
+def _branch_file_problems(directory: str, record: SessionRecord) -> list[tuple[str, str]]:
+    """Check that every branch thought's file holds the same thought as the history.
+
+    Branch files are copies the seed reads; restore checks them so that a
+    damaged copy is reported rather than left for the seed to trip over.
+    """
+    problems = []
+    for branch, thoughts in record.branches.items():
+        for position, expected in enumerate(thoughts, 1):
+            names = _format.branch_file_names(branch, position)
+            problem = "missing"
+            for name in names:
+                try:
+                    found = _format.decode_thought(_read_file(os.path.join(directory, name)))
+                except FileNotFoundError:
+                    continue
+                except FormatError as exc:
+                    problem = str(exc)
+                except OSError as exc:
+                    problem = f"cannot be read: {_reason(exc)}"
+                else:
+                    problem = "" if found == expected else "holds a different thought than the history"
+                break
+            if problem:
+                problems.append((os.path.join(directory, names[0]), problem))
+    return problems
 
 
 def _read_file(path: str) -> bytes:

@@ -86,10 +86,17 @@ def _strict_str(value: object, _: type) -> str:
     return value
 
 
+def _strict_str_list(value: object, _: type) -> list[str]:
+    if type(value) is not list:
+        raise TypeError(f"expected a list, got {value!r}")
+    return [_strict_str(item, str) for item in value]
+
+
 _converter = cattrs.Converter(forbid_extra_keys=True)
 _converter.register_structure_hook(int, _strict_int)
 _converter.register_structure_hook(bool, _strict_bool)
 _converter.register_structure_hook(str, _strict_str)
+_converter.register_structure_hook_func(lambda type_: type_ == list[str], _strict_str_list)
 
 
 # --- writing ---------------------------------------------------------------
@@ -144,6 +151,19 @@ def branch_file_name(branch_id: str, position: int) -> str:
         encoded = base64.b32encode(raw).decode("ascii").rstrip("=").lower()
         name = "~" + encoded if len(encoded) <= 199 else "~~" + hashlib.sha256(raw).hexdigest()
     return f"branch_{name}_thought{position}.json"
+
+
+def branch_file_names(branch_id: str, position: int) -> tuple[str, ...]:
+    """Every name a branch thought may be stored under, seqthink's first.
+
+    The seed joined the raw id into the name. Where that differs from
+    seqthink's name and is still one usable file name, it is accepted too,
+    so branches the seed wrote are read and kept.
+    """
+    ours = branch_file_name(branch_id, position)
+    seeds = f"branch_{branch_id}_thought{position}.json"
+    usable = "/" not in seeds and "\x00" not in seeds and len(seeds.encode("utf-8", "replace")) <= 255
+    return (ours, seeds) if usable and seeds != ours else (ours,)
 
 
 # --- reading ---------------------------------------------------------------

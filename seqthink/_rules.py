@@ -146,54 +146,39 @@ def assess(
 
 
 def _revision_warnings(thought: Thought, recorded: Collection[int]) -> list[tuple[str, str]]:
-    """(field, message) for each doubtful revision field of ``thought``."""
+    """(field given, message) for each doubtful revision field of ``thought``."""
     number, revises = thought.thought_number, thought.revises_thought
+    found = []
     if revises is None:
         if thought.is_revision is True:
-            return [
-                (
-                    "revises_thought",
-                    f"thought {number} is a revision but does not say which thought it revises",
-                )
-            ]
-        return []
-    found = []
+            message = f"thought {number} is a revision but does not say which thought it revises"
+            found.append(("is_revision", message))
+        return found
     if revises not in recorded:
         found.append(("revises_thought", f"thought {number} revises thought {revises}, {_absent(recorded)}"))
     if thought.is_revision is not True:
-        found.append(
-            ("is_revision", f"thought {number} gives revises_thought={revises} but is_revision is not true")
-        )
+        message = f"thought {number} gives revises_thought={revises} but is_revision is not true"
+        found.append(("revises_thought", message))
     return found
 
 
 def _branch_warnings(thought: Thought, recorded: Collection[int]) -> list[tuple[str, str]]:
-    """(field, message) for each doubtful branch field of ``thought``."""
-    number, origin = thought.thought_number, thought.branch_from_thought
-    if origin is None:
-        if thought.branch_id is not None:
-            return [
-                (
-                    "branch_from_thought",
-                    (
-                        f"thought {number} names branch {thought.branch_id!r} but no branch_from_thought, "
-                        "so it joins no branch"
-                    ),
-                )
-            ]
-        return []
+    """(field given, message) for each doubtful branch field of ``thought``."""
+    number, origin, branch_id = thought.thought_number, thought.branch_from_thought, thought.branch_id
     found = []
-    if origin not in recorded:
-        found.append(
-            ("branch_from_thought", f"thought {number} branches from thought {origin}, {_absent(recorded)}")
-        )
-    if thought.branch_id is None:
-        found.append(
-            (
-                "branch_id",
-                f"thought {number} branches from thought {origin} but has no branch_id, so joins no branch",
+    if origin is None:
+        if branch_id is not None:
+            message = (
+                f"thought {number} names branch {branch_id!r} but no branch_from_thought, so joins no branch"
             )
-        )
+            found.append(("branch_id", message))
+        return found
+    if origin not in recorded:
+        message = f"thought {number} branches from thought {origin}, {_absent(recorded)}"
+        found.append(("branch_from_thought", message))
+    if branch_id is None:
+        message = f"thought {number} branches from thought {origin} but has no branch_id, so joins no branch"
+        found.append(("branch_from_thought", message))
     return found
 
 

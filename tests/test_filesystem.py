@@ -302,6 +302,19 @@ def test_branch_ids_must_match_the_thoughts(store: FileSystemStore) -> None:
         store.restore("sample")
 
 
+def test_damaged_branch_copies_are_reported(store: FileSystemStore) -> None:
+    """A missing branch file and one holding another thought are named, though the history is intact."""
+    store.save(sample_session())
+    path = folder(store)
+    (path / "branch_alt_thought1.json").unlink()
+    (path / "branch_halve_thought1.json").write_bytes((path / "thought1.json").read_bytes())
+    with pytest.raises(CorruptSessionError) as info:
+        store.restore("sample")
+    assert [("branch_alt_thought1.json", "missing"), ("branch_halve_thought1.json", "holds a different")] == [
+        (Path(where).name, what[:17]) for where, what in info.value.problems
+    ]
+
+
 def test_save_refuses_to_overwrite_an_unreadable_session(store: FileSystemStore) -> None:
     """Saving over a session whose session.json cannot be read raises and leaves it alone."""
     store.save(sample_session())
