@@ -1,0 +1,146 @@
+"""Every program in examples/ runs as a user would run it, and prints what it promises.
+
+Each example runs in a subprocess with the current interpreter, from a scratch
+folder, with SEQTHINK_SESSIONS_DIR pointing into the test's temporary folder, so
+no test writes into the real user state directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+CHECKED = {"quickstart.py", "async_quickstart.py", "memory_and_cleanup.py", "strict_and_warnings.py"}
+
+
+def run(path: Path, tmp_path: Path, *python_flags: str) -> subprocess.CompletedProcess[str]:
+    """Run one example as a script, from a scratch folder, with the sessions folder in ``tmp_path``."""
+    env = dict(os.environ)
+    env["SEQTHINK_SESSIONS_DIR"] = str(tmp_path / "sessions")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONIOENCODING"] = "utf-8"
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    return subprocess.run(
+        [sys.executable, *python_flags, str(path)],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
+
+
+def run_example(name: str, tmp_path: Path) -> str:
+    """Run examples/<name> and return its stdout; fail with its stderr if it exits non-zero."""
+    completed = run(ROOT / "examples" / name, tmp_path)
+    assert 0 == completed.returncode, f"{name} exited {completed.returncode}:\n{completed.stderr}"
+    return completed.stdout
+
+
+def test_every_example_is_checked_here() -> None:
+    """A new example cannot slip in untested: each file in examples/ has its own test below."""
+    assert CHECKED == {path.name for path in EXAMPLES}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs_cleanly(path: Path, tmp_path: Path) -> None:
+    """Each example exits 0, prints something, and writes nothing on standard error."""
+    completed = run(path, tmp_path, "-W", "error")
+    assert (0, "") == (completed.returncode, completed.stderr)
+    assert completed.stdout.strip()
+
+
+def test_quickstart_prints_the_restored_session(tmp_path: Path) -> None:
+    """The quickstart shows each thought as number/total, the revision and branch marks, and the branches."""
+    out = run_example("quickstart.py", tmp_path)
+    assert "Session seqthink-quickstart: 5 thoughts, complete" in out
+    numbered = re.findall(r"^\s+\[(\d+)/(\d+)\]", out, flags=re.MULTILINE)
+    assert [("1", "4"), ("2", "4"), ("3", "4"), ("4", "4"), ("5", "5")] == numbered
+    assert "(revises #2)" in out
+    assert "(branch 'round-up' from #1)" in out
+    assert "(final)" in out
+    assert re.search(r"^Branches:\n  round-up: #4$", out, flags=re.MULTILINE)
+
+
+def test_quickstart_stores_in_the_default_store(tmp_path: Path) -> None:
+    """The session lands in $SEQTHINK_SESSIONS_DIR in the seed's layout, and the output says where."""
+    sessions = tmp_path / "sessions"
+    out = run_example("quickstart.py", tmp_path)
+    folder = sessions / "seqthink-quickstart"
+    assert f"Stored in: {folder}" in out
+    expected = {"session.json", "branch_round-up_thought1.json", *(f"thought{k}.json" for k in range(1, 6))}
+    assert expected == {p.name for p in folder.iterdir()}
+    metadata = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+    assert (5, ["round-up"]) == (metadata["total_thoughts"], metadata["branch_ids"])
+
+
+def test_quickstart_runs_again(tmp_path: Path) -> None:
+    """A second run replaces the first run's session instead of failing with a conflict."""
+    first = run_example("quickstart.py", tmp_path)
+    second = run_example("quickstart.py", tmp_path)
+    assert "previous run" not in first
+    assert "Removed the session left by the previous run" in second
+    assert first.splitlines() == second.splitlines()[1:]
+    assert ["seqthink-quickstart"] == [p.name for p in (tmp_path / "sessions").iterdir()]
+
+
+def test_async_quickstart_prints_the_restored_session(tmp_path: Path) -> None:
+    """The async quickstart saves, restores and lists with the a-methods while the loop keeps ticking."""
+    out = run_example("async_quickstart.py", tmp_path)
+    assert "Session seqthink-async-quickstart: 5 thoughts, complete" in out
+    assert "(revises #2)" in out
+    assert "(branch 'ratio' from #1)" in out
+    assert "Listed: True, exists: True" in out
+    ticks = re.search(r"The event loop ran (\d+) ticker steps", out)
+    assert ticks is not None
+    assert int(ticks.group(1)) > 0
+    assert (tmp_path / "sessions" / "seqthink-async-quickstart" / "session.json").is_file()
+
+
+def test_async_quickstart_runs_again(tmp_path: Path) -> None:
+    """The async quickstart can also be run repeatedly against the same store."""
+    run_example("async_quickstart.py", tmp_path)
+    second = run_example("async_quickstart.py", tmp_path)
+    assert "Removed the session left by the previous run" in second
+    assert "5 thoughts, complete" in second
+
+
+def test_memory_and_cleanup_ages_sessions_out(tmp_path: Path) -> None:
+    """Cleanup at an explicit now deletes by age; delete reports True once; the disk is never touched."""
+    out = run_example("memory_and_cleanup.py", tmp_path)
+    listed = re.findall(r"^  (\S+)\s+(\d+) thoughts", out, flags=re.MULTILINE)
+    assert [("just-now", "3"), ("yesterday", "2"), ("last-week", "4"), ("just-now", "3")] == listed
+    assert "Restored copy has 4 thoughts; the store still has 3" in out
+    assert "cleanup(older than 1 day) deleted: ['last-week']" in out
+    assert "cleanup(older than 1 hour) deleted: ['yesterday']" in out
+    assert "cleanup again deleted: []" in out
+    assert "delete('just-now') -> True" in out
+    assert "delete('just-now') again -> False" in out
+    assert "sessions left: 0" in out
+    assert not (tmp_path / "sessions").exists()
+
+
+def test_strict_and_warnings_shows_both_modes(tmp_path: Path) -> None:
+    """Lenient mode records each doubtful thought with a warning; strict mode refuses it, changing nothing."""
+    out = run_example("strict_and_warnings.py", tmp_path)
+    lenient, rest = out.split("Strict session:")
+    strict, invalid = rest.split("Invalid values")
+    assert 5 == lenient.count("recorded as #3, 1 warning(s)")
+    assert "warning: thought 3 revises thought 9, which is not in this session (it has 1-2)" in lenient
+    assert 5 == strict.count("session unchanged: True")
+    assert "refused (revises_thought=9)" in strict
+    assert "refused (branch_from_thought=7)" in strict
+    assert "thought_number: must be an integer (got '3')" in invalid
+    assert "is 81 characters long; the limit is 80" in invalid
+    assert "session unchanged after all of them: True (2 thoughts)" in invalid
