@@ -118,6 +118,18 @@ class SessionRecord:
         )
 
 
+def check_options(*, strict: object, max_thought_length: object) -> None:
+    """Raise InvalidArgumentError unless these are usable session options."""
+    if not isinstance(strict, bool):
+        raise InvalidArgumentError("strict", strict, "must be true or false")
+    if (
+        not isinstance(max_thought_length, int)
+        or isinstance(max_thought_length, bool)
+        or max_thought_length < 1
+    ):
+        raise InvalidArgumentError("max_thought_length", max_thought_length, "must be an integer >= 1")
+
+
 class ThinkingSession:
     """One line of thought: numbered thoughts, revisions and named branches.
 
@@ -136,14 +148,7 @@ class ThinkingSession:
         clock: Clock | None = None,
     ) -> None:
         self._session_id = str(uuid.uuid4()) if session_id is None else _rules.check_session_id(session_id)
-        if not isinstance(strict, bool):
-            raise InvalidArgumentError("strict", strict, "must be true or false")
-        if (
-            not isinstance(max_thought_length, int)
-            or isinstance(max_thought_length, bool)
-            or max_thought_length < 1
-        ):
-            raise InvalidArgumentError("max_thought_length", max_thought_length, "must be an integer >= 1")
+        check_options(strict=strict, max_thought_length=max_thought_length)
         self._strict = strict
         self._max_thought_length = max_thought_length
         self._clock: Clock = time.time_ns if clock is None else clock

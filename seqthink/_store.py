@@ -1,8 +1,10 @@
 """SessionStore: what users call, kept apart from what a backend implements.
 
-The public methods check their arguments, then call the backend's underscore
-methods. The async twins are written once, here: each runs its sync twin in a
-worker thread, one hop per call. A natively async backend overrides them.
+The public methods check their arguments and keep the session's bookkeeping;
+then they call the backend's underscore methods, which see only plain values
+(session ids, :class:`SessionRecord`). Each async twin calls an async
+backend hook whose default runs the sync hook in a worker thread, one hop per
+call, written once here. A natively async backend overrides the async hooks.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 
 from seqthink import _rules
-from seqthink._session import SessionMetadata, SessionRecord, ThinkingSession, datetime_to_ns
+from seqthink._session import (
+    SessionMetadata,
+    SessionRecord,
+    ThinkingSession,
+    check_options,
+    datetime_to_ns,
+)
 from seqthink.errors import InvalidArgumentError
 
 
@@ -32,11 +40,19 @@ class SessionStore(abc.ABC):
         since ``session`` was restored or last saved (another writer recorded
         thoughts), or when another session with this id is stored.
         """
-        if not isinstance(session, ThinkingSession):
-            raise InvalidArgumentError("session", session, "must be a seqthink.ThinkingSession")
-        record = session._snapshot()
+        record = _snapshot(session)
         self._save(record, session._base)
-        session._base = (len(record.thoughts), record.last_activity_ns)
+        _mark_saved(session, record)
+
+    async def asave(self, session: ThinkingSession) -> None:
+        """:meth:`save`, without blocking the event loop.
+
+        The session is captured before the call hands over to the store, so
+        thoughts recorded while it runs are simply left for the next save.
+        """
+        record = _snapshot(session)
+        await self._asave(record, session._base)
+        _mark_saved(session, record)
 
     def restore(
         self,
@@ -51,50 +67,9 @@ class SessionStore(abc.ABC):
         naming every bad part, when it cannot be read back exactly.
         ``strict`` and ``max_thought_length`` apply to thoughts recorded later.
         """
+        check_options(strict=strict, max_thought_length=max_thought_length)
         record = self._load(_rules.check_session_id(session_id))
         return ThinkingSession._from_record(record, strict=strict, max_thought_length=max_thought_length)
-
-    def delete(self, session_id: str) -> bool:
-        """Remove a session; True if there was one to remove."""
-        return self._delete(_rules.check_session_id(session_id))
-
-    def exists(self, session_id: str) -> bool:
-        """True if a committed session with this id is stored."""
-        return self._exists(_rules.check_session_id(session_id))
-
-    def list_sessions(self) -> list[SessionMetadata]:
-        """Metadata of every readable stored session, most recently active first."""
-        found = self._list()
-        found.sort(key=lambda m: m.session_id)
-        found.sort(key=lambda m: m.last_activity, reverse=True)
-        return found
-
-    def cleanup(self, older_than: timedelta, *, now: datetime | None = None) -> list[str]:
-        """Delete the sessions last active more than ``older_than`` before ``now``.
-
-        Decides from each session's committed ``last_activity``; sessions that
-        cannot be read are left in place and logged. Returns the ids deleted,
-        oldest first.
-        """
-        if not isinstance(older_than, timedelta):
-            raise InvalidArgumentError("older_than", older_than, "must be a datetime.timedelta")
-        if older_than < timedelta(0):
-            raise InvalidArgumentError("older_than", older_than, "must not be negative")
-        if now is None:
-            now = datetime.now(timezone.utc)
-        elif not isinstance(now, datetime) or now.utcoffset() is None:
-            raise InvalidArgumentError("now", now, "must be a timezone-aware datetime")
-        try:
-            cutoff = now - older_than
-        except OverflowError:  # before year 1: nothing can be that old
-            return []
-        return self._cleanup(datetime_to_ns(cutoff))
-
-    # --- the async twins: one worker-thread hop each ---------------------------
-
-    async def asave(self, session: ThinkingSession) -> None:
-        """:meth:`save`, without blocking the event loop."""
-        await asyncio.to_thread(self.save, session)
 
     async def arestore(
         self,
@@ -104,25 +79,48 @@ class SessionStore(abc.ABC):
         max_thought_length: int = _rules.DEFAULT_MAX_THOUGHT_LENGTH,
     ) -> ThinkingSession:
         """:meth:`restore`, without blocking the event loop."""
-        return await asyncio.to_thread(
-            self.restore, session_id, strict=strict, max_thought_length=max_thought_length
-        )
+        check_options(strict=strict, max_thought_length=max_thought_length)
+        record = await self._aload(_rules.check_session_id(session_id))
+        return ThinkingSession._from_record(record, strict=strict, max_thought_length=max_thought_length)
+
+    def delete(self, session_id: str) -> bool:
+        """Remove a session; True if there was anything stored under this id."""
+        return self._delete(_rules.check_session_id(session_id))
 
     async def adelete(self, session_id: str) -> bool:
         """:meth:`delete`, without blocking the event loop."""
-        return await asyncio.to_thread(self.delete, session_id)
+        return await self._adelete(_rules.check_session_id(session_id))
+
+    def exists(self, session_id: str) -> bool:
+        """True if a committed session with this id is stored."""
+        return self._exists(_rules.check_session_id(session_id))
 
     async def aexists(self, session_id: str) -> bool:
         """:meth:`exists`, without blocking the event loop."""
-        return await asyncio.to_thread(self.exists, session_id)
+        return await self._aexists(_rules.check_session_id(session_id))
+
+    def list_sessions(self) -> list[SessionMetadata]:
+        """Metadata of every readable stored session, most recently active first."""
+        return _newest_first(self._list())
 
     async def alist_sessions(self) -> list[SessionMetadata]:
         """:meth:`list_sessions`, without blocking the event loop."""
-        return await asyncio.to_thread(self.list_sessions)
+        return _newest_first(await self._alist())
+
+    def cleanup(self, older_than: timedelta, *, now: datetime | None = None) -> list[str]:
+        """Delete the sessions last active more than ``older_than`` before ``now``.
+
+        Decides from each session's committed ``last_activity``; sessions that
+        cannot be read are left in place and logged. Returns the ids deleted,
+        oldest first.
+        """
+        cutoff = _cutoff(older_than, now)
+        return [] if cutoff is None else self._cleanup(cutoff)
 
     async def acleanup(self, older_than: timedelta, *, now: datetime | None = None) -> list[str]:
         """:meth:`cleanup`, without blocking the event loop."""
-        return await asyncio.to_thread(self.cleanup, older_than, now=now)
+        cutoff = _cutoff(older_than, now)
+        return [] if cutoff is None else await self._acleanup(cutoff)
 
     # --- what a backend implements -------------------------------------------
     # Session ids reaching these methods are already valid.
@@ -153,3 +151,55 @@ class SessionStore(abc.ABC):
     @abc.abstractmethod
     def _cleanup(self, cutoff_ns: int) -> list[str]:
         """Delete sessions whose committed last activity is before ``cutoff_ns``; oldest first."""
+
+    # The async hooks: one worker-thread hop each, unless a backend is natively async.
+
+    async def _asave(self, record: SessionRecord, base: tuple[int, int] | None) -> None:
+        await asyncio.to_thread(self._save, record, base)
+
+    async def _aload(self, session_id: str) -> SessionRecord:
+        return await asyncio.to_thread(self._load, session_id)
+
+    async def _adelete(self, session_id: str) -> bool:
+        return await asyncio.to_thread(self._delete, session_id)
+
+    async def _aexists(self, session_id: str) -> bool:
+        return await asyncio.to_thread(self._exists, session_id)
+
+    async def _alist(self) -> list[SessionMetadata]:
+        return await asyncio.to_thread(self._list)
+
+    async def _acleanup(self, cutoff_ns: int) -> list[str]:
+        return await asyncio.to_thread(self._cleanup, cutoff_ns)
+
+
+def _snapshot(session: object) -> SessionRecord:
+    if not isinstance(session, ThinkingSession):
+        raise InvalidArgumentError("session", session, "must be a seqthink.ThinkingSession")
+    return session._snapshot()
+
+
+def _mark_saved(session: ThinkingSession, record: SessionRecord) -> None:
+    session._base = (len(record.thoughts), record.last_activity_ns)
+
+
+def _newest_first(found: list[SessionMetadata]) -> list[SessionMetadata]:
+    found.sort(key=lambda m: m.session_id)
+    found.sort(key=lambda m: m.last_activity, reverse=True)
+    return found
+
+
+def _cutoff(older_than: object, now: object) -> int | None:
+    """The cutoff in ns for cleanup's arguments; None when it lies before year 1."""
+    if not isinstance(older_than, timedelta):
+        raise InvalidArgumentError("older_than", older_than, "must be a datetime.timedelta")
+    if older_than < timedelta(0):
+        raise InvalidArgumentError("older_than", older_than, "must not be negative")
+    if now is None:
+        now = datetime.now(timezone.utc)
+    elif not isinstance(now, datetime) or now.utcoffset() is None:
+        raise InvalidArgumentError("now", now, "must be a timezone-aware datetime")
+    try:
+        return datetime_to_ns(now - older_than)
+    except OverflowError:  # nothing can be that old
+        return None

@@ -85,14 +85,14 @@ def test_a_blocking_call_is_caught_by_the_ticker(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "args"),
+    ("method", "hook", "args"),
     [
-        ("asave", (sample_session("s2"),)),
-        ("arestore", ("s1",)),
-        ("adelete", ("s1",)),
-        ("aexists", ("s1",)),
-        ("alist_sessions", ()),
-        ("acleanup", (timedelta(days=1),)),
+        ("asave", "_save", (sample_session("s2"),)),
+        ("arestore", "_load", ("s1",)),
+        ("adelete", "_delete", ("s1",)),
+        ("aexists", "_exists", ("s1",)),
+        ("alist_sessions", "_list", ()),
+        ("acleanup", "_cleanup", (timedelta(days=1),)),
     ],
 )
 @pytest.mark.parametrize("make", [MemoryStore, lambda: FileSystemStore(None, durable=False)])
@@ -101,9 +101,10 @@ def test_each_async_call_is_one_thread_hop_off_the_loop(
     tmp_path: Path,
     make: Callable[[], SessionStore],
     method: str,
+    hook: str,
     args: tuple[Any, ...],
 ) -> None:
-    """Every a-method hands its work to exactly one worker thread, never running it on the loop's thread."""
+    """Every a-method hands the backend's work to exactly one worker thread, never to the loop's thread."""
     monkeypatch.setenv("SEQTHINK_SESSIONS_DIR", str(tmp_path))
     store = make()
     store.save(sample_session("s1"))
@@ -119,13 +120,13 @@ def test_each_async_call_is_one_thread_hop_off_the_loop(
     async def run() -> tuple[int, set[int]]:
         loop_thread = threading.get_ident()
         seen: set[int] = set()
-        original = getattr(store, method[1:])
+        original = getattr(store, hook)
 
         def recording(*a: Any, **k: Any) -> Any:
             seen.add(threading.get_ident())
             return original(*a, **k)
 
-        monkeypatch.setattr(store, method[1:], recording)
+        monkeypatch.setattr(store, hook, recording)
         await getattr(store, method)(*args)
         return loop_thread, seen
 
@@ -152,3 +153,46 @@ def test_cancelled_save_leaves_a_committed_state(tmp_path: Path) -> None:
     asyncio.run(cancel_soon())
     stored = store.restore("big").thought_history
     assert stored in (session.thought_history, restored.thought_history)
+
+
+@pytest.mark.parametrize("make", [MemoryStore, lambda: FileSystemStore(None, durable=False)])
+def test_session_may_grow_while_asave_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, make: Callable[[], SessionStore]
+) -> None:
+    """asave stores the session as it was when called; thoughts added meanwhile wait for the next save."""
+    monkeypatch.setenv("SEQTHINK_SESSIONS_DIR", str(tmp_path))
+    store = make()
+    session = sample_session()
+    inside, release = threading.Event(), threading.Event()
+    real_save = store._save
+
+    def slow_save(*args: Any) -> None:
+        inside.set()
+        release.wait(5)
+        real_save(*args)
+
+    monkeypatch.setattr(store, "_save", slow_save)
+
+    snapshot_threads: list[int] = []
+    real_snapshot = session._snapshot
+
+    def recorded_snapshot() -> Any:
+        snapshot_threads.append(threading.get_ident())
+        return real_snapshot()
+
+    monkeypatch.setattr(session, "_snapshot", recorded_snapshot)
+
+    async def run() -> None:
+        task = asyncio.create_task(store.asave(session))
+        await asyncio.to_thread(inside.wait, 5)
+        for i in range(50):  # new thoughts and new branches while the worker holds the snapshot
+            session.think(f"Meanwhile {i}.", branch_from_thought=1, branch_id=f"m{i}")
+        release.set()
+        await task
+
+    asyncio.run(run())
+    # Taken on the loop's thread: a worker iterating the session while the loop grows it could fail.
+    assert [threading.get_ident()] == snapshot_threads
+    assert 7 == len(store.restore("sample"))
+    store.save(session)  # the next save adds exactly the 50 without conflict
+    assert session.thought_history == store.restore("sample").thought_history
