@@ -30,6 +30,7 @@ import re
 import secrets
 import shutil
 import stat
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,21 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _READ_FLAGS = os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | getattr(os, "O_BINARY", 0)
 _TOMB_PREFIX = ".deleted-"
+#: The folder in the root holding one lock file per session, ``{session_id}.lock``.
+LOCKS_DIR = ".locks"
+
+if sys.platform == "win32":  # pragma: no cover - no advisory file locks there
+
+    def _flock(fd: int) -> None:
+        """Windows: no lock; one writer per session at a time is the host's to arrange."""
+
+else:
+    import fcntl
+
+    def _flock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released when the descriptor is closed
+
+
 _THOUGHT_FILE = re.compile(r"thought([0-9]+)\.json")
 _BRANCH_FILE = re.compile(r"branch_.+_thought[0-9]+\.json")
 
@@ -105,25 +121,28 @@ class FileSystemStore(SessionStore):
     def _save(self, record: SessionRecord, base: tuple[int, int] | None) -> None:
         sid = record.session_id
         directory = os.path.join(self._root, sid)
-        header = self._read_header(sid)
-        stored = (
-            None if header is None else (header.created_ns, header.total_thoughts, header.last_activity_ns)
-        )
-        keep = _rules.plan_save(sid, stored=stored, base=base, created_ns=record.created_ns)
-        if stored == (record.created_ns, len(record.thoughts), record.last_activity_ns):
-            return  # the store already holds exactly this state
         try:
-            made = self._make_folder(directory)
-            if sid not in self._tidied:
-                self._tidy(directory, record.thoughts[:keep])
-                self._tidied.add(sid)
-            for name, data in _new_files(record, keep):
-                self._write(directory, name, data)
-            if self._durable and (made or keep < len(record.thoughts)):
-                _fsync_dir(directory)  # the thought files exist before the commit names them
-            self._write(directory, SESSION_FILE, _format.encode_session(record))
-            if self._durable:
-                _fsync_dir(directory)
+            with self._locked(sid):
+                self._make_folder(directory)
+                header = self._read_header(sid)
+                stored = (
+                    None
+                    if header is None
+                    else (header.created_ns, header.total_thoughts, header.last_activity_ns)
+                )
+                if stored == (record.created_ns, len(record.thoughts), record.last_activity_ns):
+                    return  # the store already holds exactly this state
+                keep = _rules.plan_save(sid, stored=stored, base=base, created_ns=record.created_ns)
+                if sid not in self._tidied:
+                    self._tidy(directory, record.thoughts[:keep])
+                    self._tidied.add(sid)
+                for name, data in _new_files(record, keep):
+                    self._write(directory, name, data)
+                if self._durable and keep < len(record.thoughts):
+                    _fsync_dir(directory)  # the thought files exist before the commit names them
+                self._write(directory, SESSION_FILE, _format.encode_session(record))
+                if self._durable:
+                    _fsync_dir(directory)
         except OSError as exc:
             raise StoreError(f"could not save session {sid!r} in {directory}: {_reason(exc)}") from exc
 
@@ -159,22 +178,14 @@ class FileSystemStore(SessionStore):
     def _delete(self, session_id: str) -> bool:
         directory = os.path.join(self._root, session_id)
         try:
-            info = os.lstat(directory)
-            if not stat.S_ISDIR(info.st_mode):
-                # Something else under a session's name: remove the entry
-                # itself (never what a link points to).
-                os.unlink(directory)
-                return True
-            tomb = os.path.join(self._root, f"{_TOMB_PREFIX}{session_id}-{secrets.token_hex(4)}")
-            os.rename(directory, tomb)  # the session vanishes whole, at once
-            if self._durable:
-                _fsync_dir(self._root)
-        except FileNotFoundError:
-            return False
+            if not os.path.lexists(directory):
+                return False
+            with self._locked(session_id):
+                if not _is_folder(directory):
+                    return self._remove_stray(directory)
+                tomb = self._bury(directory, session_id)
         except OSError as exc:
             raise StoreError(f"could not delete session {session_id!r}: {_reason(exc)}") from exc
-        finally:
-            self._tidied.discard(session_id)
         _remove_tree(tomb)
         return True
 
@@ -209,13 +220,77 @@ class FileSystemStore(SessionStore):
         )
         deleted = []
         for _, sid in old:
+            directory = os.path.join(self._root, sid)
             try:
-                header = self._read_header(sid)  # look again: it may have been written since the scan
+                with self._locked(sid):
+                    # Look again under the lock: a writer may have committed since the scan.
+                    header = self._read_header(sid)
+                    if header is None or header.last_activity_ns >= cutoff_ns:
+                        continue
+                    tomb = self._bury(directory, sid)
             except CorruptSessionError:
                 continue
-            if header is not None and header.last_activity_ns < cutoff_ns and self._delete(sid):
-                deleted.append(sid)
+            except OSError as exc:
+                raise StoreError(f"could not delete session {sid!r}: {_reason(exc)}") from exc
+            _remove_tree(tomb)
+            deleted.append(sid)
         return deleted
+
+    # --- locking and deleting --------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self, session_id: str) -> Iterator[None]:
+        """Hold the session's lock: ``flock`` on ``{root}/.locks/{session_id}.lock``.
+
+        Writers, deletes and cleanup take it; readers need not, since every
+        commit is one atomic rename. The lock file is removed on release when
+        the session has no folder. A waiter that then gets the removed file
+        sees it is no longer the one at that path, and starts again.
+        """
+        locks = os.path.join(self._root, LOCKS_DIR)
+        path = os.path.join(locks, f"{session_id}.lock")
+        directory = os.path.join(self._root, session_id)
+        while True:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o600)
+            except FileNotFoundError:
+                self._make_root()
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(locks, 0o700)
+                continue
+            try:
+                _flock(fd)
+                try:
+                    current = os.stat(fd).st_ino == os.lstat(path).st_ino
+                except FileNotFoundError:
+                    current = False
+                if current:
+                    try:
+                        yield
+                    finally:
+                        if not os.path.lexists(directory):
+                            with contextlib.suppress(FileNotFoundError):
+                                os.unlink(path)
+                    return
+            finally:
+                os.close(fd)
+
+    def _bury(self, directory: str, session_id: str) -> str:
+        """Rename a session folder out of sight, so it vanishes whole; return the new path."""
+        tomb = os.path.join(self._root, f"{_TOMB_PREFIX}{session_id}-{secrets.token_hex(4)}")
+        os.rename(directory, tomb)
+        if self._durable:
+            _fsync_dir(self._root)
+        self._tidied.discard(session_id)
+        return tomb
+
+    def _remove_stray(self, path: str) -> bool:
+        """Remove what stands under a session's name but is not a folder (never a link's target)."""
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return False
+        return True
 
     # --- reading -------------------------------------------------------------
 
@@ -301,19 +376,21 @@ class FileSystemStore(SessionStore):
 
     # --- writing -------------------------------------------------------------
 
-    def _make_folder(self, directory: str) -> bool:
-        """Create the session folder (and the root) if needed; True if created."""
+    def _make_root(self) -> None:
         if not os.path.isdir(self._root):
             os.makedirs(self._root, mode=0o700, exist_ok=True)
+
+    def _make_folder(self, directory: str) -> None:
+        """Create the session folder (and the root) if needed."""
+        self._make_root()
         try:
             os.mkdir(directory, 0o700)
         except FileExistsError:
             if not stat.S_ISDIR(os.lstat(directory).st_mode):
                 raise OSError(errno.ENOTDIR, "is not a folder (a link is not followed)", directory) from None
-            return False
+            return
         if self._durable:
             _fsync_dir(self._root)
-        return True
 
     def _write(self, directory: str, name: str, data: bytes) -> None:
         """Replace ``directory/name`` with ``data`` atomically."""
@@ -398,6 +475,13 @@ def _branch_file_problems(directory: str, record: SessionRecord) -> list[tuple[s
             if problem:
                 problems.append((os.path.join(directory, names[0]), problem))
     return problems
+
+
+def _is_folder(path: str) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
 
 
 def _read_file(path: str) -> bytes:

@@ -92,7 +92,8 @@ def test_quickstart_runs_again(tmp_path: Path) -> None:
     assert "previous run" not in first
     assert "Removed the session left by the previous run" in second
     assert first.splitlines() == second.splitlines()[1:]
-    assert ["seqthink-quickstart"] == [p.name for p in (tmp_path / "sessions").iterdir()]
+    sessions = [p.name for p in (tmp_path / "sessions").iterdir() if not p.name.startswith(".")]
+    assert ["seqthink-quickstart"] == sessions
 
 
 def test_async_quickstart_prints_the_restored_session(tmp_path: Path) -> None:

@@ -83,7 +83,7 @@ def test_unusual_branch_ids_stay_inside_the_session_folder(store: FileSystemStor
     for branch_id in ("../../escape", "/abs", "a\\b", "."):
         session.think("Branch.", branch_from_thought=1, branch_id=branch_id)
     store.save(session)
-    everything = {p.relative_to(store.root) for p in store.root.rglob("*")}
+    everything = {p.relative_to(store.root) for p in store.root.rglob("*") if ".locks" not in p.parts}
     assert all(p.parts[0] == "odd" and len(p.parts) <= 2 for p in everything)
     assert 4 == sum(1 for p in folder(store, "odd").iterdir() if p.name.startswith("branch_"))
 
@@ -396,7 +396,7 @@ def test_interrupted_delete_leaves_nothing_half_deleted(store: FileSystemStore) 
     (tomb / "thought1.json").write_bytes(b"{}")
     assert ["keep"] == [m.session_id for m in store.list_sessions()]
     store.cleanup(timedelta(days=1), now=store.restore("keep").last_activity)
-    assert ["keep"] == sorted(p.name for p in store.root.iterdir())
+    assert [".locks", "keep"] == sorted(p.name for p in store.root.iterdir())
 
 
 def test_cleanup_keeps_and_logs_unreadable_sessions(
