@@ -346,8 +346,8 @@ class FileSystemStore(SessionStore):
                 yield position, "missing"
             except FormatError as exc:
                 yield position, str(exc)
-            except OSError as exc:
-                yield position, f"cannot be read: {_reason(exc)}"
+            except OSError as exc:  # an I/O failure, not damage: say so rather than call it corrupt
+                raise StoreError(f"could not read {path}: {_reason(exc)}") from exc
             position += 1
 
     def _headers(self) -> Iterator[SessionHeader]:
@@ -461,14 +461,15 @@ def _branch_file_problems(directory: str, record: SessionRecord) -> list[tuple[s
             names = _format.branch_file_names(branch, position)
             problem = "missing"
             for name in names:
+                path = os.path.join(directory, name)
                 try:
-                    found = _format.decode_thought(_read_file(os.path.join(directory, name)))
+                    found = _format.decode_thought(_read_file(path))
                 except FileNotFoundError:
                     continue
                 except FormatError as exc:
                     problem = str(exc)
                 except OSError as exc:
-                    problem = f"cannot be read: {_reason(exc)}"
+                    raise StoreError(f"could not read {path}: {_reason(exc)}") from exc
                 else:
                     problem = "" if found == expected else "holds a different thought than the history"
                 break

@@ -248,6 +248,25 @@ def test_every_bad_file_is_named(store: FileSystemStore) -> None:
     assert before == snapshot(path)
 
 
+@pytest.mark.parametrize("name", ["session.json", "thought3.json", "branch_alt_thought1.json"])
+def test_io_errors_while_reading_are_store_errors(
+    store: FileSystemStore, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """A file that cannot be opened is an I/O failure, not damage: StoreError, keeping the cause."""
+    store.save(sample_session())
+    real_open = os.open
+
+    def failing_open(path: Any, *args: Any, **kwargs: Any) -> int:
+        if str(path).endswith(name):
+            raise OSError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", failing_open)
+    with pytest.raises(StoreError, match=name) as info:
+        store.restore("sample")
+    assert errno.EACCES == getattr(info.value.__cause__, "errno", None)
+
+
 def test_a_huge_count_does_not_hang(store: FileSystemStore) -> None:
     """session.json claiming 2**40 thoughts yields an error naming the missing range, at once."""
     store.save(sample_session())
