@@ -44,7 +44,7 @@ from seqthink._thought import Thought
 from seqthink.errors import CorruptSessionError, InvalidArgumentError, SessionNotFoundError, StoreError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Collection, Iterable, Iterator
 
 log = logging.getLogger("seqthink")
 
@@ -118,7 +118,7 @@ class FileSystemStore(SessionStore):
 
     # --- SessionStore --------------------------------------------------------
 
-    def _save(self, record: SessionRecord, base: tuple[int, int] | None) -> None:
+    def _save(self, record: SessionRecord, known: Collection[tuple[int, int]]) -> None:
         sid = record.session_id
         directory = os.path.join(self._root, sid)
         try:
@@ -130,9 +130,11 @@ class FileSystemStore(SessionStore):
                     if header is None
                     else (header.created_ns, header.total_thoughts, header.last_activity_ns)
                 )
-                if stored == (record.created_ns, len(record.thoughts), record.last_activity_ns):
-                    return  # the store already holds exactly this state
-                keep = _rules.plan_save(sid, stored=stored, base=base, created_ns=record.created_ns)
+                keep = self._plan_save(
+                    sid, stored=stored, known=known, created_ns=record.created_ns, count=len(record.thoughts)
+                )
+                if keep is None:
+                    return  # the store holds all of this record already
                 if sid not in self._tidied:
                     self._tidy(directory, record.thoughts[:keep])
                     self._tidied.add(sid)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from seqthink import _rules
 from seqthink._session import SessionMetadata, SessionRecord
 from seqthink._store import SessionStore
 from seqthink.errors import SessionNotFoundError
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from seqthink._thought import Thought
 
 
@@ -26,11 +27,19 @@ class MemoryStore(SessionStore):
         # session id -> (created_ns, last_activity_ns, thoughts)
         self._sessions: dict[str, tuple[int, int, list[Thought]]] = {}
 
-    def _save(self, record: SessionRecord, base: tuple[int, int] | None) -> None:
+    def _save(self, record: SessionRecord, known: Collection[tuple[int, int]]) -> None:
         with self._lock:
             stored = self._sessions.get(record.session_id)
             token = None if stored is None else (stored[0], len(stored[2]), stored[1])
-            keep = _rules.plan_save(record.session_id, stored=token, base=base, created_ns=record.created_ns)
+            keep = self._plan_save(
+                record.session_id,
+                stored=token,
+                known=known,
+                created_ns=record.created_ns,
+                count=len(record.thoughts),
+            )
+            if keep is None:
+                return  # the store holds all of this record already
             thoughts = [] if stored is None else stored[2]
             thoughts.extend(record.thoughts[keep:])
             self._sessions[record.session_id] = (record.created_ns, record.last_activity_ns, thoughts)

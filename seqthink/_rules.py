@@ -218,23 +218,27 @@ def plan_save(
     session_id: str,
     *,
     stored: tuple[int, int, int] | None,
-    base: tuple[int, int] | None,
+    known: Collection[tuple[int, int]],
     created_ns: int,
-) -> int:
-    """How many of a session's thoughts the store already holds and may keep.
+    count: int,
+) -> int | None:
+    """How many of a session's ``count`` thoughts the store holds already.
 
     ``stored`` is the committed copy as (created_ns, thought count,
-    last_activity_ns), or None when the store has none. ``base`` is the
-    (thought count, last_activity_ns) of the copy this session was last
-    restored from or saved as, or None when it never was. The store may keep
-    its copy and add the rest only when that copy is exactly the base; any
-    other stored copy holds thoughts this session has not seen, and saving
-    over it would lose them, so ConflictError is raised.
+    last_activity_ns), or None when the store has none. ``known`` holds the
+    (thought count, last_activity_ns) of the states this session was restored
+    as or handed to a store to save. A stored copy in one of those states is
+    exactly a prefix of this session: the store keeps it and adds the rest,
+    and when it already holds as many thoughts as the record or more (an
+    overlapping save of the same session got there first), there is nothing
+    to write and None is returned. Any other stored copy holds thoughts this
+    session has not seen, and saving over it would lose them, so
+    ConflictError is raised.
     """
     if stored is None:
         return 0
     stored_created, stored_count, stored_last = stored
-    if base is None:
+    if not known:
         raise ConflictError(
             session_id,
             f"the store already holds a session with this id ({stored_count} thoughts) "
@@ -244,11 +248,12 @@ def plan_save(
         raise ConflictError(
             session_id, "the stored session was deleted and created again since this copy was loaded"
         )
-    if (stored_count, stored_last) != base:
+    if (stored_count, stored_last) not in known:
+        latest = max(known_count for known_count, _ in known)
         raise ConflictError(
             session_id,
-            f"the store holds {stored_count} thoughts but this copy was last restored or saved "
-            f"with {base[0]}; "
-            "another writer recorded thoughts since, so restore the session again and re-apply",
+            f"the store holds {stored_count} thoughts in a state this copy never had (it was last "
+            f"in step with the store at {latest}); another writer recorded thoughts since, so "
+            "restore the session again and re-apply",
         )
-    return stored_count
+    return None if stored_count >= count else stored_count

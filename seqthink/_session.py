@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import TypeVar, overload
@@ -130,6 +132,36 @@ def check_options(*, strict: object, max_thought_length: object) -> None:
         raise InvalidArgumentError("max_thought_length", max_thought_length, "must be an integer >= 1")
 
 
+class KnownStates(Collection[tuple[int, int]]):
+    """The latest (thought count, last_activity_ns) states a session was restored as
+    or handed to a store to save. Thread-safe: a store's worker thread reads it
+    while the session's thread adds to it.
+    """
+
+    __slots__ = ("_lock", "_states")
+
+    def __init__(self, limit: int = 16) -> None:
+        self._lock = threading.Lock()
+        self._states: deque[tuple[int, int]] = deque(maxlen=limit)
+
+    def add(self, state: tuple[int, int]) -> None:
+        with self._lock:
+            if not self._states or self._states[-1] != state:
+                self._states.append(state)
+
+    def __contains__(self, state: object) -> bool:
+        with self._lock:
+            return state in self._states
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        with self._lock:
+            return iter(tuple(self._states))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._states)
+
+
 class ThinkingSession:
     """One line of thought: numbered thoughts, revisions and named branches.
 
@@ -156,9 +188,10 @@ class ThinkingSession:
         self._history: list[Thought] = []
         self._branches: dict[str, list[Thought]] = {}
         self._numbers: set[int] = set()
-        # (thought count, last_activity_ns) of the stored copy this session was
-        # last restored from or saved as; stores use it to detect conflicts.
-        self._base: tuple[int, int] | None = None
+        # (thought count, last_activity_ns) of the latest states this session was
+        # restored as or handed to a store; a stored copy in one of them is a
+        # prefix of this session, so saving over it loses nothing.
+        self._known = KnownStates()
 
     # --- reading -------------------------------------------------------------
 
@@ -298,7 +331,8 @@ class ThinkingSession:
     # --- the store's side ----------------------------------------------------
 
     def _snapshot(self) -> SessionRecord:
-        """The current state as a record, in O(number of branches)."""
+        """The current state as a record, in O(number of branches), remembered as known."""
+        self._known.add((len(self._history), self._last_activity_ns))
         return SessionRecord(
             self._session_id,
             self._created_ns,
@@ -322,5 +356,5 @@ class ThinkingSession:
         session._last_activity_ns = record.last_activity_ns
         for thought in record.thoughts:
             session._append(thought)
-        session._base = (len(session._history), record.last_activity_ns)
+        session._known.add((len(session._history), record.last_activity_ns))
         return session

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import asyncio
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from seqthink import _rules
 from seqthink._session import (
@@ -22,6 +23,9 @@ from seqthink._session import (
     datetime_to_ns,
 )
 from seqthink.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 
 class SessionStore(abc.ABC):
@@ -41,8 +45,7 @@ class SessionStore(abc.ABC):
         thoughts), or when another session with this id is stored.
         """
         record = _snapshot(session)
-        self._save(record, session._base)
-        _mark_saved(session, record)
+        self._save(record, session._known)
 
     async def asave(self, session: ThinkingSession) -> None:
         """:meth:`save`, without blocking the event loop.
@@ -51,8 +54,7 @@ class SessionStore(abc.ABC):
         thoughts recorded while it runs are simply left for the next save.
         """
         record = _snapshot(session)
-        await self._asave(record, session._base)
-        _mark_saved(session, record)
+        await self._asave(record, session._known)
 
     def restore(
         self,
@@ -125,13 +127,18 @@ class SessionStore(abc.ABC):
     # --- what a backend implements -------------------------------------------
     # Session ids reaching these methods are already valid.
 
-    @abc.abstractmethod
-    def _save(self, record: SessionRecord, base: tuple[int, int] | None) -> None:
-        """Commit ``record`` atomically, keeping what is stored when it is ``base``.
+    #: The conflict rule, for backends: see :func:`seqthink._rules.plan_save`.
+    _plan_save = staticmethod(_rules.plan_save)
 
-        Call ``_rules.plan_save`` with the stored copy's (created_ns, thought
-        count, last_activity_ns) to learn how many stored thoughts to keep, or
-        to raise ConflictError.
+    @abc.abstractmethod
+    def _save(self, record: SessionRecord, known: Collection[tuple[int, int]]) -> None:
+        """Commit ``record`` atomically, adding to the stored copy when it is in a ``known`` state.
+
+        Under one lock or transaction: read the stored copy's (created_ns,
+        thought count, last_activity_ns), ask :meth:`_plan_save` how many
+        stored thoughts to keep (None: nothing to write; it raises
+        ConflictError for a copy this session never had), then write the rest.
+        ``known`` is live: read it at that moment, not before.
         """
 
     @abc.abstractmethod
@@ -154,8 +161,8 @@ class SessionStore(abc.ABC):
 
     # The async hooks: one worker-thread hop each, unless a backend is natively async.
 
-    async def _asave(self, record: SessionRecord, base: tuple[int, int] | None) -> None:
-        await asyncio.to_thread(self._save, record, base)
+    async def _asave(self, record: SessionRecord, known: Collection[tuple[int, int]]) -> None:
+        await asyncio.to_thread(self._save, record, known)
 
     async def _aload(self, session_id: str) -> SessionRecord:
         return await asyncio.to_thread(self._load, session_id)
@@ -177,10 +184,6 @@ def _snapshot(session: object) -> SessionRecord:
     if not isinstance(session, ThinkingSession):
         raise InvalidArgumentError("session", session, "must be a seqthink.ThinkingSession")
     return session._snapshot()
-
-
-def _mark_saved(session: ThinkingSession, record: SessionRecord) -> None:
-    session._base = (len(record.thoughts), record.last_activity_ns)
 
 
 def _newest_first(found: list[SessionMetadata]) -> list[SessionMetadata]:

@@ -264,6 +264,21 @@ class StoreTests:
         texts = [t.thought for t in api.restore("sample").thought_history[-2:]]
         assert ["First writer.", "Second writer."] == texts
 
+    def test_an_older_snapshot_committed_late_changes_nothing(self, api: Colour) -> None:
+        """Two overlapping saves of one session: when the newer lands first, the older one writes nothing."""
+        session = sample_session()
+        api.save(session)
+        session.think("Eighth.")
+        older = session._snapshot()
+        session.think("Ninth.")
+        newer = session._snapshot()
+        for record in (newer, older):  # the order in which two in-flight saves may commit
+            if api.name == "sync":
+                api.store._save(record, session._known)
+            else:
+                asyncio.run(api.store._asave(record, session._known))
+        assert _state(session) == _state(api.restore("sample"))
+
     def test_saving_again_after_delete_recreates(self, api: Colour) -> None:
         """A live session whose stored copy was deleted is stored whole when saved again."""
         session = sample_session()

@@ -196,3 +196,25 @@ def test_session_may_grow_while_asave_runs(
     assert 7 == len(store.restore("sample"))
     store.save(session)  # the next save adds exactly the 50 without conflict
     assert session.thought_history == store.restore("sample").thought_history
+
+
+@pytest.mark.parametrize("make", [MemoryStore, lambda: FileSystemStore(None, durable=False)])
+def test_overlapping_asaves_of_one_session_both_succeed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, make: Callable[[], SessionStore]
+) -> None:
+    """A second asave of a session started before the first finished is not a conflict."""
+    monkeypatch.setenv("SEQTHINK_SESSIONS_DIR", str(tmp_path))
+    store = make()
+    session = sample_session()
+    store.save(session)
+
+    async def run() -> None:
+        session.think("First batch.")
+        first = asyncio.create_task(store.asave(session))
+        await asyncio.sleep(0)  # the first save has taken its snapshot
+        session.think("Second batch.")
+        await asyncio.gather(first, store.asave(session))
+
+    for _ in range(10):
+        asyncio.run(run())
+    assert session.thought_history == store.restore("sample").thought_history
