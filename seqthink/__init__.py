@@ -13,7 +13,7 @@ from seqthink import errors
 from seqthink._filesystem import FileSystemStore, default_root
 from seqthink._memory import MemoryStore
 from seqthink._rules import DEFAULT_MAX_THOUGHT_LENGTH, MAX_BRANCH_ID_LENGTH, MAX_NUMBER
-from seqthink._session import SessionMetadata, SessionRecord, ThinkingSession
+from seqthink._session import Clock, SessionMetadata, SessionRecord, ThinkingSession
 from seqthink._store import SessionStore
 from seqthink._thought import Thought, ThoughtResult
 
@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_MAX_THOUGHT_LENGTH",
     "MAX_BRANCH_ID_LENGTH",
     "MAX_NUMBER",
+    "Clock",
     "FileSystemStore",
     "MemoryStore",
     "SessionMetadata",

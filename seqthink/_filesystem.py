@@ -512,8 +512,8 @@ def _positions_on_disk(directory: str, count: int) -> set[int]:
         with os.scandir(directory) as entries:
             found = (_THOUGHT_FILE.fullmatch(e.name) for e in entries)
             return {int(m.group(1)) for m in found if m and 1 <= int(m.group(1)) <= count}
-    except OSError:
-        return set()
+    except OSError as exc:
+        raise StoreError(f"could not list {directory}: {_reason(exc)}") from exc
 
 
 def _fsync_dir(directory: str) -> None:

@@ -238,22 +238,16 @@ def plan_save(
     if stored is None:
         return 0
     stored_created, stored_count, stored_last = stored
-    if not known:
-        raise ConflictError(
-            session_id,
-            f"the store already holds a session with this id ({stored_count} thoughts) "
-            "that this copy was not restored from; restore it, or pick another id",
-        )
     if stored_created != created_ns:
         raise ConflictError(
-            session_id, "the stored session was deleted and created again since this copy was loaded"
+            session_id,
+            f"the store holds another session with this id ({stored_count} thoughts, created at a "
+            "different time); restore it, or pick another id",
         )
     if (stored_count, stored_last) not in known:
-        latest = max(known_count for known_count, _ in known)
         raise ConflictError(
             session_id,
-            f"the store holds {stored_count} thoughts in a state this copy never had (it was last "
-            f"in step with the store at {latest}); another writer recorded thoughts since, so "
-            "restore the session again and re-apply",
+            f"the store holds {stored_count} thoughts in a state this copy never had: another writer "
+            "recorded thoughts since it was restored or saved, so restore it again and re-apply",
         )
     return None if stored_count >= count else stored_count

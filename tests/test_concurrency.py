@@ -140,3 +140,30 @@ def test_deleting_nothing_creates_nothing(tmp_path: Path) -> None:
     """delete() of an absent session on an absent root writes nothing at all."""
     store = FileSystemStore(tmp_path / "root")
     assert (False, False) == (store.delete("ghost"), (tmp_path / "root").exists())
+
+
+def test_a_waiter_whose_lock_file_was_removed_starts_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the lock file is replaced while a writer waits on it, the writer locks the new one instead."""
+    import seqthink._filesystem as fs
+
+    store = FileSystemStore(tmp_path, durable=False)
+    store.save(sample_session("a"))
+    lock_path = tmp_path / ".locks" / "a.lock"
+    real_flock = fs._flock
+    locked: list[int] = []
+
+    def flock_after_a_swap(fd: int) -> None:
+        if not locked:  # meanwhile a delete removed the file and another writer made a new one
+            lock_path.unlink()
+            lock_path.write_bytes(b"")
+        real_flock(fd)
+        locked.append(fd)
+
+    monkeypatch.setattr(fs, "_flock", flock_after_a_swap)
+    session = store.restore("a")
+    session.think("Through the replaced lock.")
+    store.save(session)
+    assert 2 == len(locked)
+    assert 8 == len(store.restore("a"))

@@ -9,7 +9,7 @@ import os
 import stat
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,6 +23,9 @@ from seqthink.errors import (
     StoreError,
 )
 from seqthink.testing import sample_session
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @pytest.fixture
@@ -514,3 +517,86 @@ def test_store_reads_a_session_written_with_the_seeds_folder_layout(tmp_path: Pa
     seed_dir = tmp_path / ".config" / "kodegen" / "state" / "sessions" / "sequential_thinking"
     FileSystemStore(seed_dir).save(sample_session())
     assert 7 == len(FileSystemStore(seed_dir).restore("sample"))
+
+
+def fail_on(monkeypatch: pytest.MonkeyPatch, name: str, code: int = errno.EACCES) -> None:
+    """Make os.<name> fail with ``code`` from now on."""
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, name, failing)
+
+
+@pytest.mark.parametrize(
+    ("operation", "failing"),
+    [("exists", "lstat"), ("delete", "rename"), ("list", "scandir"), ("cleanup", "scandir")],
+)
+def test_io_errors_in_other_operations_are_store_errors(
+    store: FileSystemStore, monkeypatch: pytest.MonkeyPatch, operation: str, failing: str
+) -> None:
+    """exists, delete, list and cleanup turn an OSError into StoreError and leave the session as it was."""
+    session = sample_session()
+    store.save(session)
+    calls: dict[str, Callable[[], object]] = {
+        "exists": lambda: store.exists("sample"),
+        "delete": lambda: store.delete("sample"),
+        "list": store.list_sessions,
+        "cleanup": lambda: store.cleanup(timedelta(0)),
+    }
+    with monkeypatch.context() as patch:
+        fail_on(patch, failing)
+        with pytest.raises(StoreError) as info:
+            calls[operation]()
+    assert isinstance(info.value.__cause__, OSError)
+    assert session.thought_history == store.restore("sample").thought_history
+
+
+def test_a_session_that_cannot_be_read_is_skipped_in_lists(
+    store: FileSystemStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A session.json that cannot be opened is logged and skipped by list_sessions."""
+    store.save(sample_session("a"))
+    store.save(sample_session("b"))
+    real_open = os.open
+
+    def guarded(path: Any, *args: Any, **kwargs: Any) -> int:
+        if str(path).endswith(str(Path("a") / "session.json")):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", guarded)
+    with caplog.at_level(logging.WARNING, logger="seqthink"):
+        listed = [m.session_id for m in store.list_sessions()]
+    assert (["b"], True) == (listed, "'a'" in caplog.text)
+
+
+def test_a_file_in_place_of_a_session_folder(store: FileSystemStore) -> None:
+    """A plain file under a session's name makes save fail clearly, and delete removes it."""
+    store.root.mkdir(parents=True)
+    (store.root / "sample").write_text("not a folder")
+    with pytest.raises(StoreError, match="not a folder"):
+        store.save(sample_session())
+    assert (True, False) == (store.delete("sample"), (store.root / "sample").exists())
+
+
+def test_a_folder_that_cannot_be_removed_is_reported_and_swept_later(
+    store: FileSystemStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """If the renamed-away folder cannot be removed, delete still succeeds, logs it, and cleanup retries."""
+    store.save(sample_session())
+    with monkeypatch.context() as patch:
+        patch.setattr("shutil.rmtree", lambda *args, **kwargs: None)
+        with caplog.at_level(logging.WARNING, logger="seqthink"):
+            assert store.delete("sample")
+    assert "cleanup() will try again" in caplog.text
+    assert (False, 1) == (store.exists("sample"), len(list(store.root.glob(".deleted-*"))))
+    store.cleanup(timedelta(days=1))
+    assert [] == list(store.root.glob(".deleted-*"))
+
+
+def test_repr_names_the_root_and_durability(tmp_path: Path) -> None:
+    """A store's repr says where it keeps sessions and whether it fsyncs."""
+    assert f"FileSystemStore({str(tmp_path)!r}, durable=False)" == repr(
+        FileSystemStore(tmp_path, durable=False)
+    )
