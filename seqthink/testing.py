@@ -229,17 +229,6 @@ class StoreTests:
 
     # --- conflicts ----------------------------------------------------------
 
-    def test_stale_copy_cannot_overwrite_newer_thoughts(self, api: Colour, other: Colour) -> None:
-        """Of two copies restored from one state, the second to save gets ConflictError."""
-        api.save(sample_session())
-        first, second = api.restore("sample"), other.restore("sample")
-        first.think("First writer.")
-        api.save(first)
-        second.think("Second writer.")
-        with pytest.raises(ConflictError):
-            other.save(second)
-        assert _state(first) == _state(api.restore("sample"))
-
     def test_new_session_cannot_overwrite_a_stored_one(self, api: Colour) -> None:
         """A fresh session reusing a stored id gets ConflictError and the stored one is untouched."""
         stored = sample_session()
@@ -249,8 +238,10 @@ class StoreTests:
             api.save(impostor)
         assert _state(stored) == _state(api.restore("sample"))
 
-    def test_conflicted_session_can_be_restored_and_retried(self, api: Colour, other: Colour) -> None:
-        """After a conflict, restoring again and re-applying the thought succeeds."""
+    def test_stale_copy_gets_a_conflict_and_can_retry(self, api: Colour, other: Colour) -> None:
+        """Of two copies restored from one state, the second to save gets ConflictError and
+        changes nothing; restoring again and re-applying its thought then succeeds.
+        """
         api.save(sample_session())
         first, second = api.restore("sample"), other.restore("sample")
         first.think("First writer.")
@@ -258,6 +249,7 @@ class StoreTests:
         second.think("Second writer.")
         with pytest.raises(ConflictError):
             other.save(second)
+        assert _state(first) == _state(api.restore("sample"))
         retry = other.restore("sample")
         retry.think("Second writer.")
         other.save(retry)
