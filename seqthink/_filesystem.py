@@ -31,6 +31,8 @@ import secrets
 import shutil
 import stat
 import sys
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,9 +40,9 @@ import platformdirs
 
 from seqthink import _format, _rules
 from seqthink._format import SESSION_FILE, FormatError, SessionHeader
-from seqthink._session import SessionMetadata, SessionRecord, ns_to_datetime
+from seqthink._session import SessionMetadata, SessionRecord, ThinkingSession, ns_to_datetime
 from seqthink._store import SessionStore
-from seqthink._thought import Thought
+from seqthink._thought import Thought, ThoughtResult
 from seqthink.errors import CorruptSessionError, InvalidArgumentError, SessionNotFoundError, StoreError
 
 if TYPE_CHECKING:
@@ -104,6 +106,11 @@ class FileSystemStore(SessionStore):
         self._durable = durable
         # Sessions whose folder this store has swept of leftovers from crashed writers.
         self._tidied: set[str] = set()
+        # The sessions this store appended to lately, as committed, so that an
+        # append reads only what other writers committed since (used under the
+        # session's lock only).
+        self._cache: OrderedDict[str, ThinkingSession] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @property
     def root(self) -> Path:
@@ -113,6 +120,8 @@ class FileSystemStore(SessionStore):
     def durable(self) -> bool:
         return self._durable
 
+    _CACHE_SIZE = 64
+
     def __repr__(self) -> str:
         return f"FileSystemStore({self._root!r}, durable={self._durable})"
 
@@ -120,33 +129,96 @@ class FileSystemStore(SessionStore):
 
     def _save(self, record: SessionRecord, known: Collection[tuple[int, int]]) -> None:
         sid = record.session_id
-        directory = os.path.join(self._root, sid)
         try:
             with self._locked(sid):
-                self._make_folder(directory)
-                header = self._read_header(sid)
-                stored = (
-                    None
-                    if header is None
-                    else (header.created_ns, header.total_thoughts, header.last_activity_ns)
-                )
-                keep = self._plan_save(
-                    sid, stored=stored, known=known, created_ns=record.created_ns, count=len(record.thoughts)
-                )
-                if keep is None:
-                    return  # the store holds all of this record already
-                if sid not in self._tidied:
-                    self._tidy(directory, record.thoughts[:keep])
-                    self._tidied.add(sid)
-                for name, data in _new_files(record, keep):
-                    self._write(directory, name, data)
-                if self._durable and keep < len(record.thoughts):
-                    _fsync_dir(directory)  # the thought files exist before the commit names them
-                self._write(directory, SESSION_FILE, _format.encode_session(record))
-                if self._durable:
-                    _fsync_dir(directory)
+                self._commit(record, known)
         except OSError as exc:
-            raise StoreError(f"could not save session {sid!r} in {directory}: {_reason(exc)}") from exc
+            raise StoreError(f"could not save session {sid!r}: {_reason(exc)}") from exc
+
+    def _append(
+        self, session_id: str, thought: Thought, *, strict: bool, max_thought_length: int
+    ) -> ThoughtResult:
+        try:
+            with self._locked(session_id):
+                session = self._current(session_id)
+                session._strict, session._max_thought_length = strict, max_thought_length
+                result = session.add_thought(thought)  # a refused thought changes nothing
+                try:
+                    self._commit(session._snapshot(), session._known)
+                except BaseException:
+                    self._forget(session_id)  # it holds a thought the disk does not
+                    raise
+                return result
+        except OSError as exc:
+            raise StoreError(f"could not append to session {session_id!r}: {_reason(exc)}") from exc
+
+    def _commit(self, record: SessionRecord, known: Collection[tuple[int, int]]) -> None:
+        """Write what the store lacks of ``record``, then session.json; the caller holds the lock."""
+        sid = record.session_id
+        directory = os.path.join(self._root, sid)
+        self._make_folder(directory)
+        header = self._read_header(sid)
+        stored = (
+            None if header is None else (header.created_ns, header.total_thoughts, header.last_activity_ns)
+        )
+        keep = self._plan_save(
+            sid, stored=stored, known=known, created_ns=record.created_ns, count=len(record.thoughts)
+        )
+        if keep is None:
+            return  # the store holds all of this record already
+        if sid not in self._tidied:
+            self._tidy(directory, record.thoughts[:keep])
+            self._tidied.add(sid)
+        for name, data in _new_files(record, keep):
+            self._write(directory, name, data)
+        if self._durable and keep < len(record.thoughts):
+            _fsync_dir(directory)  # the thought files exist before the commit names them
+        self._write(directory, SESSION_FILE, _format.encode_session(record))
+        if self._durable:
+            _fsync_dir(directory)
+
+    def _current(self, session_id: str) -> ThinkingSession:
+        """The session as committed, under its lock: from the cache when it is in step,
+        reading only the thoughts committed since when it is behind, else from disk.
+        """
+        header = self._read_header(session_id)
+        with self._cache_lock:
+            cached = self._cache.pop(session_id, None)
+        if header is None:
+            session = ThinkingSession(session_id)
+        elif (
+            cached is not None
+            and cached._created_ns == header.created_ns
+            and len(cached) <= header.total_thoughts
+        ):
+            session = cached
+            if len(cached) < header.total_thoughts:  # another writer committed thoughts since
+                directory = os.path.join(self._root, session_id)
+                problems = []
+                for position, outcome in self._read_thoughts(
+                    directory, header.total_thoughts, start=len(cached) + 1
+                ):
+                    if isinstance(outcome, Thought):
+                        session._append(outcome)
+                    else:
+                        problems.append(
+                            (os.path.join(directory, _format.thought_file_name(position)), outcome)
+                        )
+                if problems:
+                    raise CorruptSessionError(session_id, problems)
+                session._last_activity_ns = header.last_activity_ns
+                session._known.add((len(session), header.last_activity_ns))
+        else:
+            session = ThinkingSession._from_record(self._load(session_id))
+        with self._cache_lock:
+            self._cache[session_id] = session
+            while len(self._cache) > self._CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return session
+
+    def _forget(self, session_id: str) -> None:
+        with self._cache_lock:
+            self._cache.pop(session_id, None)
 
     def _load(self, session_id: str) -> SessionRecord:
         header = self._read_header(session_id)
@@ -214,14 +286,16 @@ class FileSystemStore(SessionStore):
             for h in self._headers()
         ]
 
-    def _cleanup(self, cutoff_ns: int) -> list[str]:
+    def _cleanup(self, cutoff_ns: int, limit: int | None) -> list[str]:
         for tomb in self._entries(lambda name: name.startswith(_TOMB_PREFIX)):
             _remove_tree(os.path.join(self._root, tomb))  # left by a delete that was interrupted
         old = sorted(
             (h.last_activity_ns, h.session_id) for h in self._headers() if h.last_activity_ns < cutoff_ns
         )
-        deleted = []
+        deleted: list[str] = []
         for _, sid in old:
+            if limit is not None and len(deleted) >= limit:
+                break
             directory = os.path.join(self._root, sid)
             try:
                 with self._locked(sid):
@@ -257,10 +331,10 @@ class FileSystemStore(SessionStore):
                 fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o600)
             except FileNotFoundError:
                 self._make_root()
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(locks, 0o700)
+                _make_private_folder(locks)
                 continue
             try:
+                _chmod_fd(fd, 0o600)
                 _flock(fd)
                 try:
                     current = os.stat(fd).st_ino == os.lstat(path).st_ino
@@ -284,6 +358,7 @@ class FileSystemStore(SessionStore):
         if self._durable:
             _fsync_dir(self._root)
         self._tidied.discard(session_id)
+        self._forget(session_id)
         return tomb
 
     def _remove_stray(self, path: str) -> bool:
@@ -318,14 +393,16 @@ class FileSystemStore(SessionStore):
             )
         return header
 
-    def _read_thoughts(self, directory: str, count: int) -> Iterator[tuple[int, Thought | str]]:
-        """Yield (position, thought or what is wrong) for positions 1..count.
+    def _read_thoughts(
+        self, directory: str, count: int, start: int = 1
+    ) -> Iterator[tuple[int, Thought | str]]:
+        """Yield (position, thought or what is wrong) for positions start..count.
 
         Missing files are reported as ranges, so a session.json claiming a
         huge count cannot make this loop for ever.
         """
         present: set[int] | None = None
-        position = 1
+        position = start
         while position <= count:
             if present is not None and position not in present:
                 following = [p for p in present if p > position]
@@ -380,19 +457,18 @@ class FileSystemStore(SessionStore):
 
     def _make_root(self) -> None:
         if not os.path.isdir(self._root):
-            os.makedirs(self._root, mode=0o700, exist_ok=True)
+            parent = os.path.dirname(self._root)
+            os.makedirs(parent, exist_ok=True)  # the folders above the root are the user's
+            _make_private_folder(self._root)
 
     def _make_folder(self, directory: str) -> None:
         """Create the session folder (and the root) if needed."""
         self._make_root()
-        try:
-            os.mkdir(directory, 0o700)
-        except FileExistsError:
-            if not stat.S_ISDIR(os.lstat(directory).st_mode):
-                raise OSError(errno.ENOTDIR, "is not a folder (a link is not followed)", directory) from None
-            return
-        if self._durable:
-            _fsync_dir(self._root)
+        if _make_private_folder(directory):
+            if self._durable:
+                _fsync_dir(self._root)
+        elif not _is_folder(directory):
+            raise OSError(errno.ENOTDIR, "is not a folder (a link is not followed)", directory)
 
     def _write(self, directory: str, name: str, data: bytes) -> None:
         """Replace ``directory/name`` with ``data`` atomically."""
@@ -400,6 +476,7 @@ class FileSystemStore(SessionStore):
         try:
             fd = os.open(temp, _WRITE_FLAGS, 0o600)
             try:
+                _chmod_fd(fd, 0o600)  # whatever the umask
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
@@ -478,6 +555,21 @@ def _branch_file_problems(directory: str, record: SessionRecord) -> list[tuple[s
             if problem:
                 problems.append((os.path.join(directory, names[0]), problem))
     return problems
+
+
+def _make_private_folder(path: str) -> bool:
+    """mkdir with mode 0o700 whatever the umask; False if something is there already."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        return False
+    os.chmod(path, 0o700)
+    return True
+
+
+def _chmod_fd(fd: int, mode: int) -> None:
+    if hasattr(os, "fchmod"):  # not on Windows, where these bits mean little
+        os.fchmod(fd, mode)
 
 
 def _is_folder(path: str) -> bool:

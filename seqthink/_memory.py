@@ -65,11 +65,11 @@ class MemoryStore(SessionStore):
             items = [(sid, created, last, tuple(ts)) for sid, (created, last, ts) in self._sessions.items()]
         return [SessionRecord.from_thoughts(*item).metadata for item in items]
 
-    def _cleanup(self, cutoff_ns: int) -> list[str]:
+    def _cleanup(self, cutoff_ns: int, limit: int | None) -> list[str]:
         with self._lock:
             old = sorted(
                 ((last, sid) for sid, (_, last, _) in self._sessions.items() if last < cutoff_ns),
-            )
+            )[:limit]
             for _, sid in old:
                 del self._sessions[sid]
         return [sid for _, sid in old]

@@ -22,7 +22,8 @@ from seqthink._session import (
     check_options,
     datetime_to_ns,
 )
-from seqthink.errors import InvalidArgumentError
+from seqthink._thought import Thought, ThoughtResult
+from seqthink.errors import ConflictError, InvalidArgumentError, SessionNotFoundError
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -85,6 +86,47 @@ class SessionStore(abc.ABC):
         record = await self._aload(_rules.check_session_id(session_id))
         return ThinkingSession._from_record(record, strict=strict, max_thought_length=max_thought_length)
 
+    def append(
+        self,
+        session_id: str,
+        thought: Thought,
+        *,
+        strict: bool = False,
+        max_thought_length: int = _rules.DEFAULT_MAX_THOUGHT_LENGTH,
+    ) -> ThoughtResult:
+        """Record one thought on the newest stored state of a session, and commit it.
+
+        The session is created if the store has none with this id. Unlike
+        restore-think-save, this never raises ConflictError: writers appending
+        to one session at once each get their thought stored exactly once.
+        ``strict`` and ``max_thought_length`` are the session rules applied to
+        this thought; a refused thought raises InvalidThoughtError and stores
+        nothing.
+        """
+        self._check_append(session_id, thought, strict, max_thought_length)
+        return self._append(session_id, thought, strict=strict, max_thought_length=max_thought_length)
+
+    async def aappend(
+        self,
+        session_id: str,
+        thought: Thought,
+        *,
+        strict: bool = False,
+        max_thought_length: int = _rules.DEFAULT_MAX_THOUGHT_LENGTH,
+    ) -> ThoughtResult:
+        """:meth:`append`, without blocking the event loop."""
+        self._check_append(session_id, thought, strict, max_thought_length)
+        return await self._aappend(session_id, thought, strict=strict, max_thought_length=max_thought_length)
+
+    @staticmethod
+    def _check_append(
+        session_id: object, thought: object, strict: object, max_thought_length: object
+    ) -> None:
+        _rules.check_session_id(session_id)
+        check_options(strict=strict, max_thought_length=max_thought_length)
+        if not isinstance(thought, Thought):
+            raise InvalidArgumentError("thought", thought, "must be a seqthink.Thought")
+
     def delete(self, session_id: str) -> bool:
         """Remove a session; True if there was anything stored under this id."""
         return self._delete(_rules.check_session_id(session_id))
@@ -109,20 +151,26 @@ class SessionStore(abc.ABC):
         """:meth:`list_sessions`, without blocking the event loop."""
         return _newest_first(await self._alist())
 
-    def cleanup(self, older_than: timedelta, *, now: datetime | None = None) -> list[str]:
+    def cleanup(
+        self, older_than: timedelta, *, now: datetime | None = None, limit: int | None = None
+    ) -> list[str]:
         """Delete the sessions last active more than ``older_than`` before ``now``.
 
         Decides from each session's committed ``last_activity``; sessions that
-        cannot be read are left in place and logged. Returns the ids deleted,
-        oldest first.
+        cannot be read are left in place and logged. Deletes the oldest first,
+        at most ``limit`` of them when it is given, and returns their ids; call
+        again to go on. Running it twice, or again after an interruption, is
+        safe.
         """
-        cutoff = _cutoff(older_than, now)
-        return [] if cutoff is None else self._cleanup(cutoff)
+        cutoff = _cutoff(older_than, now, limit)
+        return [] if cutoff is None else self._cleanup(cutoff, limit)
 
-    async def acleanup(self, older_than: timedelta, *, now: datetime | None = None) -> list[str]:
+    async def acleanup(
+        self, older_than: timedelta, *, now: datetime | None = None, limit: int | None = None
+    ) -> list[str]:
         """:meth:`cleanup`, without blocking the event loop."""
-        cutoff = _cutoff(older_than, now)
-        return [] if cutoff is None else await self._acleanup(cutoff)
+        cutoff = _cutoff(older_than, now, limit)
+        return [] if cutoff is None else await self._acleanup(cutoff, limit)
 
     # --- what a backend implements -------------------------------------------
     # Session ids reaching these methods are already valid.
@@ -156,8 +204,34 @@ class SessionStore(abc.ABC):
         """Metadata of every readable committed session, in any order."""
 
     @abc.abstractmethod
-    def _cleanup(self, cutoff_ns: int) -> list[str]:
-        """Delete sessions whose committed last activity is before ``cutoff_ns``; oldest first."""
+    def _cleanup(self, cutoff_ns: int, limit: int | None) -> list[str]:
+        """Delete sessions whose committed last activity is before ``cutoff_ns``.
+
+        Oldest first, at most ``limit`` (all when None); return their ids.
+        """
+
+    def _append(
+        self, session_id: str, thought: Thought, *, strict: bool, max_thought_length: int
+    ) -> ThoughtResult:
+        """Record ``thought`` on the newest stored state.
+
+        This default restores, adds and saves, and starts again when another
+        writer got in between (ConflictError). A backend with a lock or
+        transaction overrides it to do the work once, under the lock.
+        """
+        while True:
+            try:
+                session = ThinkingSession._from_record(
+                    self._load(session_id), strict=strict, max_thought_length=max_thought_length
+                )
+            except SessionNotFoundError:
+                session = ThinkingSession(session_id, strict=strict, max_thought_length=max_thought_length)
+            result = session.add_thought(thought)
+            try:
+                self._save(session._snapshot(), session._known)
+            except ConflictError:
+                continue
+            return result
 
     # The async hooks: one worker-thread hop each, unless a backend is natively async.
 
@@ -176,8 +250,15 @@ class SessionStore(abc.ABC):
     async def _alist(self) -> list[SessionMetadata]:
         return await asyncio.to_thread(self._list)
 
-    async def _acleanup(self, cutoff_ns: int) -> list[str]:
-        return await asyncio.to_thread(self._cleanup, cutoff_ns)
+    async def _acleanup(self, cutoff_ns: int, limit: int | None) -> list[str]:
+        return await asyncio.to_thread(self._cleanup, cutoff_ns, limit)
+
+    async def _aappend(
+        self, session_id: str, thought: Thought, *, strict: bool, max_thought_length: int
+    ) -> ThoughtResult:
+        return await asyncio.to_thread(
+            self._append, session_id, thought, strict=strict, max_thought_length=max_thought_length
+        )
 
 
 def _snapshot(session: object) -> SessionRecord:
@@ -192,8 +273,10 @@ def _newest_first(found: list[SessionMetadata]) -> list[SessionMetadata]:
     return found
 
 
-def _cutoff(older_than: object, now: object) -> int | None:
+def _cutoff(older_than: object, now: object, limit: object) -> int | None:
     """The cutoff in ns for cleanup's arguments; None when it lies before year 1."""
+    if limit is not None and (type(limit) is not int or limit < 1):
+        raise InvalidArgumentError("limit", limit, "must be an integer >= 1 or None")
     if not isinstance(older_than, timedelta):
         raise InvalidArgumentError("older_than", older_than, "must be a datetime.timedelta")
     if older_than < timedelta(0):

@@ -26,10 +26,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from seqthink._session import ThinkingSession, datetime_to_ns
+from seqthink._thought import Thought, ThoughtResult
 from seqthink.errors import (
     ConflictError,
     InvalidArgumentError,
     InvalidSessionIdError,
+    InvalidThoughtError,
     SeqthinkError,
     SessionNotFoundError,
 )
@@ -98,8 +100,14 @@ class Colour:
         result: list[SessionMetadata] = self._call("list_sessions")
         return result
 
-    def cleanup(self, older_than: timedelta, *, now: datetime | None = None) -> list[str]:
-        result: list[str] = self._call("cleanup", older_than, now=now)
+    def cleanup(
+        self, older_than: timedelta, *, now: datetime | None = None, limit: int | None = None
+    ) -> list[str]:
+        result: list[str] = self._call("cleanup", older_than, now=now, limit=limit)
+        return result
+
+    def append(self, session_id: str, thought: Thought, **options: Any) -> ThoughtResult:
+        result: ThoughtResult = self._call("append", session_id, thought, **options)
         return result
 
 
@@ -287,6 +295,80 @@ class StoreTests:
         assert _state(session) == _state(other.restore("sample"))
         assert [session.metadata] == other.list_sessions()
 
+    # --- append ----------------------------------------------------------------
+
+    def test_append_creates_the_session_and_returns_the_result(self, api: Colour) -> None:
+        """append() to an absent id creates the session; the result is add_thought's."""
+        result = api.append("fresh", Thought("First.", 1, 2, True))
+        restored = api.restore("fresh")
+        assert (1, 2, 1, ()) == (
+            result.thought_number,
+            result.total_thoughts,
+            result.thought_history_length,
+            result.branches,
+        )
+        assert [Thought("First.", 1, 2, True)] == list(restored.thought_history)
+
+    def test_append_adds_to_the_newest_stored_state(self, api: Colour, other: Colour) -> None:
+        """Appends through two handles and a save in between all end up stored, in order."""
+        session = sample_session()
+        api.save(session)
+        api.append("sample", Thought("Eighth.", 8, 8, True))
+        other.append("sample", Thought("Ninth.", 9, 9, True, branch_from_thought=8, branch_id="late"))
+        result = api.append("sample", Thought("Tenth.", 10, 10, False))
+        restored = api.restore("sample")
+        assert ["Eighth.", "Ninth.", "Tenth."] == [t.thought for t in restored.thought_history[7:]]
+        assert (10, ("alt", "halve", "late")) == (result.thought_history_length, result.branches)
+        assert restored.is_complete
+
+    def test_append_applies_the_session_rules(self, api: Colour) -> None:
+        """Dangling references warn, or are refused with strict; refused thoughts store nothing."""
+        api.save(sample_session())
+        warned = api.append(
+            "sample", Thought("Revises 99.", 8, 8, True, is_revision=True, revises_thought=99)
+        )
+        with pytest.raises(InvalidThoughtError):
+            api.append("sample", Thought("Strictly no.", 9, 9, True, revises_thought=99), strict=True)
+        with pytest.raises(InvalidThoughtError):
+            api.append("sample", Thought("x" * 11, 9, 9, True), max_thought_length=10)
+        with pytest.raises(InvalidThoughtError):
+            api.append("absent", Thought("x" * 11, 1, 1, True), max_thought_length=10)
+        assert (1, 8, False) == (len(warned.warnings), len(api.restore("sample")), api.exists("absent"))
+
+    def test_a_stale_copy_cannot_save_over_appends(self, api: Colour) -> None:
+        """A copy restored before an append gets ConflictError when saved."""
+        api.save(sample_session())
+        copy = api.restore("sample")
+        api.append("sample", Thought("Appended.", 8, 8, True))
+        copy.think("Stale.")
+        with pytest.raises(ConflictError):
+            api.save(copy)
+        assert "Appended." == api.restore("sample").thought_history[-1].thought
+
+    def test_append_after_delete_starts_a_new_session(self, api: Colour) -> None:
+        """Appending to a deleted id creates a new session holding just that thought."""
+        api.save(sample_session())
+        api.append("sample", Thought("Before delete.", 8, 8, True))
+        api.delete("sample")
+        api.append("sample", Thought("After delete.", 1, 1, True))
+        assert ["After delete."] == [t.thought for t in api.restore("sample").thought_history]
+
+    @pytest.mark.parametrize(
+        ("args", "error"),
+        [
+            (("../x", Thought("t", 1, 1, True)), InvalidSessionIdError),
+            (("ok", "not a thought"), InvalidArgumentError),
+            (("ok", {"thought": "t"}), InvalidArgumentError),
+        ],
+    )
+    def test_append_refuses_bad_arguments(self, api: Colour, args: tuple[Any, Any], error: type) -> None:
+        """A bad id or something that is not a Thought is refused before the store is touched."""
+        with pytest.raises(error):
+            api.append(*args)
+        with pytest.raises(InvalidArgumentError):
+            api.append("ok", Thought("t", 1, 1, True), strict="yes")
+        assert [] == api.list_sessions()
+
     # --- exists, delete, list -------------------------------------------------
 
     def test_exists_follows_save_and_delete(self, api: Colour) -> None:
@@ -333,6 +415,24 @@ class StoreTests:
         deleted = api.cleanup(timedelta(hours=24), now=now)
         remaining = sorted(m.session_id for m in api.list_sessions())
         assert (["older", "old", "edge"], ["fresh"]) == (deleted, remaining)
+
+    def test_cleanup_limit_bounds_each_call_and_resumes(self, api: Colour) -> None:
+        """With limit, each call deletes at most that many, oldest first; repeated calls finish the job."""
+        for age in range(5):
+            api.save(sample_session(f"s{age}", start=_T0 - timedelta(days=10 + age)))
+        api.save(sample_session("fresh", start=_T0))
+        now = _T0 + timedelta(hours=1)
+        rounds = [api.cleanup(timedelta(days=1), now=now, limit=2) for _ in range(4)]
+        assert [["s4", "s3"], ["s2", "s1"], ["s0"], []] == rounds
+        assert ["fresh"] == [m.session_id for m in api.list_sessions()]
+
+    @pytest.mark.parametrize("limit", [0, -1, True, 2.0, "3"])
+    def test_cleanup_refuses_a_bad_limit(self, api: Colour, limit: Any) -> None:
+        """limit must be a positive integer or None."""
+        api.save(sample_session("old", start=_T0 - timedelta(days=3)))
+        with pytest.raises(InvalidArgumentError, match="limit"):
+            api.cleanup(timedelta(days=1), now=_T0, limit=limit)
+        assert api.exists("old")
 
     def test_cleanup_is_idempotent(self, api: Colour) -> None:
         """A second cleanup with the same arguments deletes nothing more."""
