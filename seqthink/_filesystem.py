@@ -131,7 +131,7 @@ class FileSystemStore(SessionStore):
         sid = record.session_id
         try:
             with self._locked(sid):
-                self._commit(record, known)
+                self._commit(record, known, self._read_header(sid))
         except OSError as exc:
             raise StoreError(f"could not save session {sid!r}: {_reason(exc)}") from exc
 
@@ -140,11 +140,11 @@ class FileSystemStore(SessionStore):
     ) -> ThoughtResult:
         try:
             with self._locked(session_id):
-                session = self._current(session_id)
+                session, header = self._current(session_id)
                 session._strict, session._max_thought_length = strict, max_thought_length
                 result = session.add_thought(thought)  # a refused thought changes nothing
                 try:
-                    self._commit(session._snapshot(), session._known)
+                    self._commit(session._snapshot(), session._known, header)
                 except BaseException:
                     self._forget(session_id)  # it holds a thought the disk does not
                     raise
@@ -152,12 +152,16 @@ class FileSystemStore(SessionStore):
         except OSError as exc:
             raise StoreError(f"could not append to session {session_id!r}: {_reason(exc)}") from exc
 
-    def _commit(self, record: SessionRecord, known: Collection[tuple[int, int]]) -> None:
-        """Write what the store lacks of ``record``, then session.json; the caller holds the lock."""
+    def _commit(
+        self, record: SessionRecord, known: Collection[tuple[int, int]], header: SessionHeader | None
+    ) -> None:
+        """Write what the store lacks of ``record``, then session.json.
+
+        The caller holds the session's lock and has read ``header``, the committed state.
+        """
         sid = record.session_id
         directory = os.path.join(self._root, sid)
         self._make_folder(directory)
-        header = self._read_header(sid)
         stored = (
             None if header is None else (header.created_ns, header.total_thoughts, header.last_activity_ns)
         )
@@ -177,9 +181,9 @@ class FileSystemStore(SessionStore):
         if self._durable:
             _fsync_dir(directory)
 
-    def _current(self, session_id: str) -> ThinkingSession:
-        """The session as committed, under its lock: from the cache when it is in step,
-        reading only the thoughts committed since when it is behind, else from disk.
+    def _current(self, session_id: str) -> tuple[ThinkingSession, SessionHeader | None]:
+        """The session as committed, and its header, under its lock: from the cache when it
+        is in step, reading only the thoughts committed since when it is behind, else from disk.
         """
         header = self._read_header(session_id)
         with self._cache_lock:
@@ -214,7 +218,7 @@ class FileSystemStore(SessionStore):
             self._cache[session_id] = session
             while len(self._cache) > self._CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return session
+        return session, header
 
     def _forget(self, session_id: str) -> None:
         with self._cache_lock:
