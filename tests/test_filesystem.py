@@ -575,7 +575,7 @@ def test_a_file_in_place_of_a_session_folder(store: FileSystemStore) -> None:
     """A plain file under a session's name makes save fail clearly, and delete removes it."""
     store.root.mkdir(parents=True)
     (store.root / "sample").write_text("not a folder")
-    with pytest.raises(StoreError, match="not a folder"):
+    with pytest.raises(CorruptSessionError, match="not a folder"):
         store.save(sample_session())
     assert (True, False) == (store.delete("sample"), (store.root / "sample").exists())
 
