@@ -58,6 +58,8 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _READ_FLAGS = os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | getattr(os, "O_BINARY", 0)
 _TOMB_PREFIX = ".deleted-"
+#: Whether files can be opened relative to a folder descriptor (not on Windows).
+_DIR_FD = os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
 #: The folder in the root holding one lock file per session, ``{session_id}.lock``.
 LOCKS_DIR = ".locks"
 
@@ -332,7 +334,7 @@ class FileSystemStore(SessionStore):
         directory = os.path.join(self._root, session_id)
         while True:
             try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o600)
+                fd = _open_in(locks, f"{session_id}.lock", os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC)
             except FileNotFoundError:
                 self._make_root()
                 _make_private_folder(locks)
@@ -559,6 +561,21 @@ def _branch_file_problems(directory: str, record: SessionRecord) -> list[tuple[s
             if problem:
                 problems.append((os.path.join(directory, names[0]), problem))
     return problems
+
+
+def _open_in(folder: str, name: str, flags: int) -> int:
+    """Open ``folder/name`` (mode 0o600 if created) without following a link at either.
+
+    Where the platform allows, the folder is opened first with O_NOFOLLOW and
+    the file relative to it, so a link planted at the folder is refused too.
+    """
+    if _DIR_FD:
+        folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC)
+        try:
+            return os.open(name, flags, 0o600, dir_fd=folder_fd)
+        finally:
+            os.close(folder_fd)
+    return os.open(os.path.join(folder, name), flags, 0o600)
 
 
 def _make_private_folder(path: str) -> bool:

@@ -207,8 +207,14 @@ def test_an_append_opens_the_same_files_however_long_the_session(
     names = count_opens(
         store, monkeypatch, lambda: store.append("long", Thought("one more", length + 1, 1, True))
     )
-    kinds = sorted(name.split(".")[1] + " (temp)" if name.startswith(".") else name for name in names)
-    assert ["long.lock", "session (temp)", "session.json", f"thought{length + 1} (temp)"] == kinds
+    kinds = sorted(name.split(".")[1] + " (temp)" if name.endswith(".tmp") else name for name in names)
+    assert [
+        ".locks",
+        "long.lock",
+        "session (temp)",
+        "session.json",
+        f"thought{length + 1} (temp)",
+    ] == kinds
 
 
 def test_append_catches_up_with_other_writers_reading_only_their_thoughts(
