@@ -25,6 +25,8 @@ MAX_BRANCH_ID_LENGTH = 256
 DEFAULT_MAX_THOUGHT_LENGTH = 100_000
 
 _SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+#: Names Windows reserves for devices, with or without an extension ("CON", "nul.txt").
+_DEVICE_NAME = re.compile(r"(?i)(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -35,7 +37,9 @@ def check_session_id(value: object) -> str:
     """Return ``value`` if it is a valid session id, else raise InvalidSessionIdError.
 
     A session id is 1 to 128 characters of ``A-Z a-z 0-9 . _ -``, starting with
-    a letter or digit, so it is always a safe single path component.
+    a letter or digit, so it is always a safe single path component; it may
+    not end with a dot nor be a Windows device name, so it is one on every
+    system.
     """
     if not isinstance(value, str):
         raise InvalidSessionIdError(value, "must be a string")
@@ -43,6 +47,13 @@ def check_session_id(value: object) -> str:
         raise InvalidSessionIdError(
             value,
             "must be 1-128 characters of A-Z, a-z, 0-9, '.', '_' or '-', starting with a letter or digit",
+        )
+    # So that an id valid on one system is a valid folder name on every one:
+    if value.endswith("."):
+        raise InvalidSessionIdError(value, "must not end with '.' (Windows drops it from folder names)")
+    if _DEVICE_NAME.fullmatch(value):
+        raise InvalidSessionIdError(
+            value, "must not be a name Windows reserves for a device (CON, NUL, COM1, ...)"
         )
     return value
 

@@ -77,7 +77,7 @@ def test_a_fresh_session_gets_a_uuid4_id() -> None:
         "0",
         "x" * 128,
         "a.b_c-d",
-        "a..",
+        "a..b",
         "a-",
         "9_",
         "v1.2.3",
