@@ -111,7 +111,7 @@ class FileSystemStore(SessionStore):
         # The sessions this store appended to lately, as committed, so that an
         # append reads only what other writers committed since (used under the
         # session's lock only).
-        self._cache: OrderedDict[str, ThinkingSession] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[ThinkingSession, int | None]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     @property
@@ -164,14 +164,31 @@ class FileSystemStore(SessionStore):
         sid = record.session_id
         directory = os.path.join(self._root, sid)
         self._make_folder(directory)
+        try:
+            self._write_commit(record, known, header, directory)
+        except BaseException:
+            self._tidied.discard(sid)  # a temp file may be left: sweep before the next save
+            raise
+
+    def _write_commit(
+        self,
+        record: SessionRecord,
+        known: Collection[tuple[int, int]],
+        header: SessionHeader | None,
+        directory: str,
+    ) -> None:
+        sid = record.session_id
         stored = (
             None if header is None else (header.created_ns, header.total_thoughts, header.last_activity_ns)
         )
         keep = self._plan_save(
             sid, stored=stored, known=known, created_ns=record.created_ns, count=len(record.thoughts)
         )
-        if keep is None:
-            return  # the store holds all of this record already
+        if keep is None:  # the store holds all of this record already
+            if self._durable:  # ... but an earlier save may have failed before making it durable
+                _fsync_dir(directory)
+                _fsync_dir(self._root)
+            return
         if sid not in self._tidied:
             self._tidy(directory, record.thoughts[:keep])
             self._tidied.add(sid)
@@ -182,49 +199,86 @@ class FileSystemStore(SessionStore):
         self._write(directory, SESSION_FILE, _format.encode_session(record))
         if self._durable:
             _fsync_dir(directory)
+            if header is None:  # a first commit: the folder's entry, and the root's, must be durable too
+                _fsync_dir(self._root)
+                _fsync_dir(os.path.dirname(self._root))
 
     def _current(self, session_id: str) -> tuple[ThinkingSession, SessionHeader | None]:
         """The session as committed, and its header, under its lock: from the cache when it
         is in step, reading only the thoughts committed since when it is behind, else from disk.
+
+        A cache entry holds its session folder open. While it does, that folder's
+        inode cannot be reused, so finding the same inode at the path proves the
+        session was not deleted and stored anew since; and within one folder's
+        life every commit extends the one before. Only then is catching up safe.
         """
         header = self._read_header(session_id)
+        directory = os.path.join(self._root, session_id)
         with self._cache_lock:
-            cached = self._cache.pop(session_id, None)
-        if header is None:
-            session = ThinkingSession(session_id)
-        elif (
-            cached is not None
-            and cached._created_ns == header.created_ns
-            and len(cached) <= header.total_thoughts
-        ):
-            session = cached
-            if len(cached) < header.total_thoughts:  # another writer committed thoughts since
-                directory = os.path.join(self._root, session_id)
-                problems = []
-                for position, outcome in self._read_thoughts(
-                    directory, header.total_thoughts, start=len(cached) + 1
-                ):
-                    if isinstance(outcome, Thought):
-                        session._append(outcome)
-                    else:
-                        problems.append(
-                            (os.path.join(directory, _format.thought_file_name(position)), outcome)
-                        )
-                if problems:
-                    raise CorruptSessionError(session_id, problems)
-                session._last_activity_ns = header.last_activity_ns
-                session._known.add((len(session), header.last_activity_ns))
-        else:
-            session = ThinkingSession._from_record(self._load(session_id))
-        with self._cache_lock:
-            self._cache[session_id] = session
-            while len(self._cache) > self._CACHE_SIZE:
-                self._cache.popitem(last=False)
+            entry = self._cache.pop(session_id, None)
+        session = None
+        if header is not None and entry is not None:
+            cached, folder = entry
+            if (
+                _same_folder(folder, directory)
+                and cached._created_ns == header.created_ns
+                and len(cached) <= header.total_thoughts
+            ):
+                session = cached
+                if len(cached) < header.total_thoughts:  # another writer committed thoughts since
+                    self._catch_up(cached, directory, header)
+            else:
+                _close_quietly(folder)
+                entry = None
+        elif entry is not None:
+            _close_quietly(entry[1])
+            entry = None
+        if session is None:
+            session = (
+                ThinkingSession(session_id)
+                if header is None
+                else ThinkingSession._from_record(self._load(session_id))
+            )
+        folder = entry[1] if entry is not None else None
+        self._remember(session_id, session, folder)
         return session, header
+
+    def _catch_up(self, session: ThinkingSession, directory: str, header: SessionHeader) -> None:
+        problems = []
+        for position, outcome in self._read_thoughts(
+            directory, header.total_thoughts, start=len(session) + 1
+        ):
+            if isinstance(outcome, Thought):
+                session._append(outcome)
+            else:
+                problems.append((os.path.join(directory, _format.thought_file_name(position)), outcome))
+        if problems:
+            raise CorruptSessionError(session.session_id, problems)
+        session._last_activity_ns = header.last_activity_ns
+        session._known.add((len(session), header.last_activity_ns))
+
+    def _remember(self, session_id: str, session: ThinkingSession, folder: int | None) -> None:
+        """Keep ``session`` for the next append, with its folder held open (opened now if need be)."""
+        if folder is None:
+            try:
+                folder = os.open(
+                    os.path.join(self._root, session_id), os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC
+                )
+            except (OSError, AttributeError):  # no folder yet (a new session), or no O_DIRECTORY
+                folder = None
+        evicted = []
+        with self._cache_lock:
+            self._cache[session_id] = (session, folder)
+            while len(self._cache) > self._CACHE_SIZE:
+                evicted.append(self._cache.popitem(last=False)[1][1])
+        for fd in evicted:
+            _close_quietly(fd)
 
     def _forget(self, session_id: str) -> None:
         with self._cache_lock:
-            self._cache.pop(session_id, None)
+            entry = self._cache.pop(session_id, None)
+        if entry is not None:
+            _close_quietly(entry[1])
 
     def _load(self, session_id: str) -> SessionRecord:
         header = self._read_header(session_id)
@@ -258,7 +312,9 @@ class FileSystemStore(SessionStore):
     def _delete(self, session_id: str) -> bool:
         directory = os.path.join(self._root, session_id)
         try:
-            if not os.path.lexists(directory):
+            try:
+                os.lstat(directory)
+            except FileNotFoundError:
                 return False
             with self._locked(session_id):
                 if not _is_folder(directory):
@@ -330,32 +386,41 @@ class FileSystemStore(SessionStore):
         sees it is no longer the one at that path, and starts again.
         """
         locks = os.path.join(self._root, LOCKS_DIR)
-        path = os.path.join(locks, f"{session_id}.lock")
+        name = f"{session_id}.lock"
         directory = os.path.join(self._root, session_id)
+        attempts = 0
         while True:
+            attempts += 1
+            if attempts > 100:  # pragma: no cover - only if something keeps removing .locks
+                raise OSError(errno.EAGAIN, "the lock folder keeps disappearing", locks)
             try:
-                fd = _open_in(locks, f"{session_id}.lock", os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC)
+                folder = _Folder(locks)
             except FileNotFoundError:
                 self._make_root()
                 _make_private_folder(locks)
                 continue
             try:
-                _chmod_fd(fd, 0o600)
-                _flock(fd)
                 try:
-                    current = os.stat(fd).st_ino == os.lstat(path).st_ino
+                    fd = folder.open(name, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC)
                 except FileNotFoundError:
-                    current = False
-                if current:
-                    try:
-                        yield
-                    finally:
-                        if not os.path.lexists(directory):
-                            with contextlib.suppress(FileNotFoundError):
-                                os.unlink(path)
-                    return
+                    continue  # the folder went away meanwhile
+                try:
+                    _chmod_fd(fd, 0o600)
+                    _flock(fd)
+                    if os.fstat(fd).st_ino == folder.inode(name):
+                        try:
+                            yield
+                        finally:
+                            # The work is done (or has failed on its own); nothing
+                            # here may turn a committed save into an error.
+                            with contextlib.suppress(OSError):
+                                if not os.path.lexists(directory):
+                                    folder.unlink(name)
+                        return
+                finally:
+                    _close_quietly(fd)
             finally:
-                os.close(fd)
+                folder.close()
 
     def _bury(self, directory: str, session_id: str) -> str:
         """Rename a session folder out of sight, so it vanishes whole; return the new path."""
@@ -465,15 +530,13 @@ class FileSystemStore(SessionStore):
         if not os.path.isdir(self._root):
             parent = os.path.dirname(self._root)
             os.makedirs(parent, exist_ok=True)  # the folders above the root are the user's
-            _make_private_folder(self._root)
+            if _make_private_folder(self._root) and self._durable:
+                _fsync_dir(parent)
 
     def _make_folder(self, directory: str) -> None:
         """Create the session folder (and the root) if needed."""
         self._make_root()
-        if _make_private_folder(directory):
-            if self._durable:
-                _fsync_dir(self._root)
-        elif not _is_folder(directory):
+        if not _make_private_folder(directory) and not _is_folder(directory):
             raise OSError(errno.ENOTDIR, "is not a folder (a link is not followed)", directory)
 
     def _write(self, directory: str, name: str, data: bytes) -> None:
@@ -563,19 +626,41 @@ def _branch_file_problems(directory: str, record: SessionRecord) -> list[tuple[s
     return problems
 
 
-def _open_in(folder: str, name: str, flags: int) -> int:
-    """Open ``folder/name`` (mode 0o600 if created) without following a link at either.
+class _Folder:
+    """A folder opened without following a link, for calls on the names inside it.
 
-    Where the platform allows, the folder is opened first with O_NOFOLLOW and
-    the file relative to it, so a link planted at the folder is refused too.
+    Where the platform allows (not Windows), the calls go relative to the
+    folder's descriptor, so a link swapped in at the folder's path later does
+    not redirect them.
     """
-    if _DIR_FD:
-        folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC) if _DIR_FD else None
+
+    def _at(self, name: str) -> tuple[str, dict[str, int]]:
+        return (name, {"dir_fd": self.fd}) if self.fd is not None else (os.path.join(self.path, name), {})
+
+    def open(self, name: str, flags: int) -> int:
+        target, at = self._at(name)
+        return os.open(target, flags, 0o600, **at)
+
+    def inode(self, name: str) -> int | None:
+        target, at = self._at(name)
         try:
-            return os.open(name, flags, 0o600, dir_fd=folder_fd)
-        finally:
-            os.close(folder_fd)
-    return os.open(os.path.join(folder, name), flags, 0o600)
+            return os.stat(target, follow_symlinks=False, **at).st_ino
+        except FileNotFoundError:
+            return None
+
+    def unlink(self, name: str) -> None:
+        target, at = self._at(name)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(target, **at)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
 
 
 def _make_private_folder(path: str) -> bool:
@@ -584,13 +669,37 @@ def _make_private_folder(path: str) -> bool:
         os.mkdir(path, 0o700)
     except FileExistsError:
         return False
-    os.chmod(path, 0o700)
+    if _DIR_FD:  # chmod through a descriptor, so a link swapped in meanwhile is refused
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC)
+        try:
+            os.fchmod(fd, 0o700)
+        finally:
+            os.close(fd)
+    else:
+        os.chmod(path, 0o700)
     return True
 
 
 def _chmod_fd(fd: int, mode: int) -> None:
     if hasattr(os, "fchmod"):  # not on Windows, where these bits mean little
         os.fchmod(fd, mode)
+
+
+def _same_folder(fd: int | None, path: str) -> bool:
+    """Whether ``path`` is still the folder open as ``fd``."""
+    if fd is None:
+        return False
+    try:
+        held, there = os.fstat(fd), os.lstat(path)
+    except OSError:
+        return False
+    return (held.st_dev, held.st_ino) == (there.st_dev, there.st_ino)
+
+
+def _close_quietly(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _is_folder(path: str) -> bool:
@@ -640,9 +749,39 @@ def _fsync_dir(directory: str) -> None:
 
 
 def _remove_tree(path: str) -> None:
-    shutil.rmtree(path, ignore_errors=True)
-    if os.path.lexists(path):
-        log.warning("could not remove %s completely; cleanup() will try again", path)
+    """Remove a buried session folder; a failure is logged, and cleanup() tries again."""
+    try:
+        if _DIR_FD:
+            _remove_folder(path)
+        else:
+            shutil.rmtree(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("could not remove %s completely (%s); cleanup() will try again", path, _reason(exc))
+
+
+def _remove_folder(path: str, dir_fd: int | None = None) -> None:
+    """Remove a folder and what is in it, never following a link nor opening a FIFO."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC | os.O_NONBLOCK, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno in {errno.ENOTDIR, errno.ELOOP}:  # a link or a file: remove the entry itself
+            os.unlink(path, dir_fd=dir_fd)
+            return
+        raise
+    try:
+        with os.scandir(fd) as entries:
+            names = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+        for name, is_folder in names:
+            if is_folder:
+                _remove_folder(name, fd)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(path, dir_fd=dir_fd)
 
 
 def _is_session_id(name: str) -> bool:

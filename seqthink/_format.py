@@ -162,7 +162,7 @@ def branch_file_names(branch_id: str, position: int) -> tuple[str, ...]:
     """
     ours = branch_file_name(branch_id, position)
     seeds = f"branch_{branch_id}_thought{position}.json"
-    usable = "/" not in seeds and "\x00" not in seeds and len(seeds.encode("utf-8", "replace")) <= 255
+    usable = not any(c in seeds for c in "/\\:\x00") and len(seeds.encode("utf-8", "replace")) <= 255
     return (ours, seeds) if usable and seeds != ours else (ours,)
 
 

@@ -264,6 +264,7 @@ class SessionStore(abc.ABC):
 def _snapshot(session: object) -> SessionRecord:
     if not isinstance(session, ThinkingSession):
         raise InvalidArgumentError("session", session, "must be a seqthink.ThinkingSession")
+    _rules.check_session_id(session.session_id)  # checked again right before any path is built
     return session._snapshot()
 
 

@@ -585,8 +585,13 @@ def test_a_folder_that_cannot_be_removed_is_reported_and_swept_later(
 ) -> None:
     """If the renamed-away folder cannot be removed, delete still succeeds, logs it, and cleanup retries."""
     store.save(sample_session())
+
+    def failing_remove(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
     with monkeypatch.context() as patch:
-        patch.setattr("shutil.rmtree", lambda *args, **kwargs: None)
+        patch.setattr("seqthink._filesystem._remove_folder", failing_remove)
+        patch.setattr("shutil.rmtree", failing_remove)
         with caplog.at_level(logging.WARNING, logger="seqthink"):
             assert store.delete("sample")
     assert "cleanup() will try again" in caplog.text
