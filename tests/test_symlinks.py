@@ -1,0 +1,551 @@
+"""Symbolic links planted in the store, or swapped in while it works, are never followed.
+
+Issue 3, point 6. A decoy folder outside the root holds a copy of a session, a lock-like
+file, a folder of lock-like files and stale-looking names. Links to it are planted at every
+place the store uses: the session folder, session.json, a thought file, a branch file,
+the lock file, the ``.locks`` folder, a tomb (``.deleted-<id>-<hex>``) and leftover names.
+Then every public call runs. Calls may raise a SeqthinkError, but nothing outside the root
+may be read, written, re-moded or deleted: the decoy is snapshotted before and after
+(names, kinds, modes, inodes, mtimes, bytes) and a spy records every path the os and shutil
+calls reach, resolved through links, ``dir_fd`` and ``/proc/self/fd``.
+
+The last tests swap a link in at every single os call inside one store call (a
+deterministic sweep), to find the time-of-check-to-time-of-use windows a path-based store
+leaves open; the ones it has today are strict xfails whose reason names the calls.
+"""
+
+# The spy mirrors os-level calls and resolves their string paths as the os does.
+# ruff: noqa: PTH109, PTH115, PTH117, PTH118
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import stat
+import sys
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from seqthink import FileSystemStore, ThinkingSession, Thought
+from seqthink.errors import CorruptSessionError, SeqthinkError
+from seqthink.testing import sample_session
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the spy reads /proc/self/fd to see what was opened"
+)
+
+SID = "sample"
+#: Every stored session is older than this, so cleanup(timedelta(0), now=LATER) deletes it.
+LATER = datetime(2100, 1, 1, tzinfo=timezone.utc)
+TOMB_HEX = "0badc0de"
+
+
+# --- the spy (the same as in test_identifiers.py) ------------------------------------
+
+_OS_CALLS = {
+    "open": None,  # follows unless O_NOFOLLOW
+    "stat": None,  # follows unless follow_symlinks=False
+    "chmod": None,
+    "lstat": False,
+    "mkdir": False,
+    "makedirs": False,
+    "rmdir": False,
+    "unlink": False,
+    "remove": False,
+    "rename": False,
+    "replace": False,
+    "link": False,
+    "symlink": False,
+    "mkfifo": False,
+    "scandir": True,
+    "listdir": True,
+    "truncate": True,
+    "utime": True,
+    "chown": True,
+    "access": True,
+}
+
+
+def _fd_path(fd: int) -> str:
+    return os.readlink(f"/proc/self/fd/{fd}")
+
+
+def _resolve(path: Any, dir_fd: int | None, follow: bool) -> str:
+    """Where ``path`` (relative to ``dir_fd``) really leads: every folder on the way resolved."""
+    if isinstance(path, int):
+        return _fd_path(path)
+    text = os.fsdecode(path)
+    if "\x00" in text:
+        return f"!NUL in {text!r}"
+    if not os.path.isabs(text):
+        text = os.path.join(_fd_path(dir_fd) if dir_fd is not None else os.getcwd(), text)
+    head, tail = os.path.split(text.rstrip("/") or "/")
+    if follow or tail in {"", ".", ".."}:
+        return os.path.realpath(text)
+    return os.path.join(os.path.realpath(head), tail)
+
+
+class PathSpy:
+    """Records ``(call, real path)`` for every path-based os/shutil call while watching.
+
+    ``before_call``, when set, runs before each recorded call (with the spy switched off),
+    so a test can change the disk between any two os calls of the store.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.before_call: Callable[[str], None] | None = None
+        self._watching = False
+        self._busy = threading.local()
+        for name in _OS_CALLS:
+            if hasattr(os, name):
+                monkeypatch.setattr(os, name, self._wrap(name, getattr(os, name)))
+        monkeypatch.setattr(shutil, "rmtree", self._wrap("rmtree", shutil.rmtree))
+
+    @contextlib.contextmanager
+    def watch(self) -> Iterator[list[tuple[str, str]]]:
+        self.events = []
+        self._watching = True
+        try:
+            yield self.events
+        finally:
+            self._watching = False
+
+    @contextlib.contextmanager
+    def off(self) -> Iterator[None]:
+        """Make os calls inside the block without recording them."""
+        before, self._busy.on = getattr(self._busy, "on", False), True
+        try:
+            yield
+        finally:
+            self._busy.on = before
+
+    def _targets(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
+        if name in {"rename", "replace", "link", "symlink"}:
+            first = _resolve(args[0], kwargs.get("src_dir_fd"), follow=name == "link")
+            return [first, _resolve(args[1], kwargs.get("dst_dir_fd"), follow=False)]
+        path = args[0] if args else kwargs.get("path", ".")
+        if name == "open":
+            flags = args[1] if len(args) > 1 else kwargs.get("flags", 0)
+            follow = not flags & getattr(os, "O_NOFOLLOW", 0)
+        elif name in {"stat", "chmod"}:
+            follow = bool(kwargs.get("follow_symlinks", True))
+        elif name == "rmtree":
+            follow = False
+        else:
+            follow = bool(_OS_CALLS[name])
+        return [_resolve(path, kwargs.get("dir_fd"), follow)]
+
+    def _wrap(self, name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            record = self._watching and not getattr(self._busy, "on", False)
+            if record:
+                with self.off():
+                    if self.before_call is not None:
+                        self.before_call(name)
+                    self.events.extend((name, p) for p in self._targets(name, args, kwargs))
+            result = real(*args, **kwargs)
+            if record and name == "open":
+                with self.off():
+                    self.events.append(("opened", _fd_path(result)))
+            return result
+
+        return spy
+
+
+# --- the decoy and the store ------------------------------------------------------------
+
+#: Seconds one store call may take before it counts as a hang.
+TIMEOUT = 5.0
+
+
+class Hang(BaseException):
+    """Raised by the alarm when a store call runs for more than TIMEOUT seconds."""
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise Hang
+
+
+@contextlib.contextmanager
+def deadline() -> Iterator[None]:
+    """Fail the test if the block runs for more than TIMEOUT seconds (even in a blocking call)."""
+    if threading.current_thread() is not threading.main_thread():  # signals go to the main thread
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, TIMEOUT)
+    try:
+        yield
+    except Hang:
+        pytest.fail(f"a store call hung for more than {TIMEOUT} s")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def snapshot(top: Path) -> dict[str, tuple[int, int, int, bytes]]:
+    """Every entry under ``top`` (links and FIFOs not followed or opened): mode, inode, mtime, bytes."""
+    paths = [top]
+    for folder, dirs, files in os.walk(top):
+        paths += [Path(folder, name) for name in dirs + files]
+    result = {}
+    for path in paths:
+        info = os.lstat(path)
+        data = path.read_bytes() if stat.S_ISREG(info.st_mode) else b""
+        result[str(path.relative_to(top))] = (info.st_mode, info.st_ino, info.st_mtime_ns, data)
+    return result
+
+
+class Bench:
+    """A store holding a saved session, and a decoy folder outside its root."""
+
+    def __init__(self, base: Path, spy: PathSpy) -> None:
+        self.spy = spy
+        self.store = FileSystemStore(base / "root", durable=True)
+        self.root = self.store.root
+        self.folder = self.root / SID
+        self.decoy = base / "decoy"
+        #: The session as saved; it then gets one more thought, which a save would write.
+        self.session = sample_session(SID)
+        self.store.save(self.session)
+        self.session.think("One more, for the next save.")
+        shutil.copytree(self.folder, self.decoy / SID)  # the session's own files, outside
+        (self.decoy / "sample.lock").write_bytes(b"not a lock")
+        (self.decoy / "locks").mkdir()
+        (self.decoy / "locks" / "sample.lock").write_bytes(b"")
+        (self.decoy / "thought99.json").write_bytes(b"stale-looking")
+        (self.decoy / ".x.tmp").write_bytes(b"temp-looking")
+        for path in [self.decoy, *self.decoy.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)  # so that a chmod to 0o600/0o700 shows
+        self.before = snapshot(self.decoy)
+
+    def link(self, at: Path, to: Path) -> None:
+        """Replace whatever is at ``at`` by a symbolic link to ``to``."""
+        with self.spy.off():
+            if at.is_symlink() or at.is_file():
+                at.unlink()
+            elif at.exists():
+                shutil.rmtree(at)
+            at.symlink_to(to)
+
+    def outside(self, events: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        decoy = str(self.decoy)
+        return [(call, path) for call, path in events if path == decoy or path.startswith(decoy + os.sep)]
+
+    def operations(self) -> dict[str, Callable[[], object]]:
+        """Every public call the store has, on this session."""
+        store = self.store
+        fresh = ThinkingSession("fresh")
+        fresh.think("A new session.")
+        return {
+            "restore": lambda: store.restore(SID),
+            "exists": lambda: store.exists(SID),
+            "list_sessions": store.list_sessions,
+            "save": lambda: store.save(self.session),
+            "append": lambda: store.append(SID, Thought("Appended.", 9, 9, True)),
+            "cleanup": lambda: store.cleanup(timedelta(0), now=LATER),
+            "delete": lambda: store.delete(SID),
+            "save new": lambda: store.save(fresh),
+            "append new": lambda: store.append("fresh", Thought("New.", 1, 1, True)),
+        }
+
+    def run(self, operation: str) -> tuple[object, list[tuple[str, str]]]:
+        """Run one operation; what it returned or raised, and the paths it reached outside.
+
+        An interval timer fails the test if the operation takes more than TIMEOUT seconds
+        (a blocked open, or a lock loop that never settles).
+        """
+        action = self.operations()[operation]
+        with self.spy.watch() as events, deadline():
+            try:
+                outcome: object = action()
+            except Exception as exc:  # judged below
+                outcome = exc
+        return outcome, self.outside(events)
+
+    def check(self, operation: str) -> None:
+        outcome, outside = self.run(operation)
+        assert not isinstance(outcome, Exception) or isinstance(outcome, SeqthinkError), repr(outcome)
+        assert [] == outside, f"{operation} reached outside the root"
+        assert self.before == snapshot(self.decoy), f"{operation} changed the decoy"
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> PathSpy:
+    # The durable store's code paths run (folders are opened to be fsynced), without the wait.
+    monkeypatch.setattr(os, "fsync", lambda fd: None)
+    return PathSpy(monkeypatch)
+
+
+@pytest.fixture
+def bench(tmp_path: Path, spy: PathSpy) -> Bench:
+    return Bench(tmp_path, spy)
+
+
+def _plant_tomb(bench: Bench, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A link where delete will rename the folder (the random part made predictable)."""
+    real = secrets.token_hex  # the store draws the tomb's name with secrets.token_hex(4)
+    monkeypatch.setattr(secrets, "token_hex", lambda n=None: TOMB_HEX if n == 4 else real(n))
+    bench.link(bench.root / f".deleted-{SID}-{TOMB_HEX}", bench.decoy / SID)
+
+
+def _plant_in_old_tomb(bench: Bench, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A half-removed tomb (left by an interrupted delete) holding a link to the decoy."""
+    tomb = bench.root / ".deleted-gone-12345678"
+    tomb.mkdir()
+    bench.link(tomb / "escape", bench.decoy / SID)
+    bench.link(bench.root / ".deleted-other-12345678", bench.decoy / SID)
+
+
+def _plant_leftovers(bench: Bench, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Links under names a store sweeps away (a temp file, a file past the commit)."""
+    bench.link(bench.folder / "thought99.json", bench.decoy / "thought99.json")
+    bench.link(bench.folder / ".thought8.json.0123456789ab.tmp", bench.decoy / ".x.tmp")
+
+
+PLANTS: dict[str, Callable[[Bench, pytest.MonkeyPatch], None]] = {
+    "session folder": lambda b, m: b.link(b.folder, b.decoy / SID),
+    "session.json": lambda b, m: b.link(b.folder / "session.json", b.decoy / SID / "session.json"),
+    "thought file": lambda b, m: b.link(b.folder / "thought3.json", b.decoy / SID / "thought3.json"),
+    "branch file": lambda b, m: b.link(
+        b.folder / "branch_alt_thought1.json", b.decoy / SID / "branch_alt_thought1.json"
+    ),
+    "lock file": lambda b, m: b.link(b.root / ".locks" / f"{SID}.lock", b.decoy / "sample.lock"),
+    "dangling lock file": lambda b, m: b.link(b.root / ".locks" / f"{SID}.lock", b.decoy / "new.lock"),
+    "lock folder": lambda b, m: b.link(b.root / ".locks", b.decoy / "locks"),
+    "dangling lock folder": lambda b, m: b.link(b.root / ".locks", b.decoy / "missing"),
+    "tomb": _plant_tomb,
+    "old tomb": _plant_in_old_tomb,
+    "leftover names": _plant_leftovers,
+}
+OPERATIONS = ["restore", "exists", "list_sessions", "save", "append", "cleanup", "delete"]
+
+
+#: A dangling link at .locks makes _locked() loop for ever, so only two calls try it: each
+#: costs TIMEOUT seconds while the loop is there.
+_SKIPPED = {("dangling lock folder", o) for o in ("restore", "exists", "list_sessions", "append", "cleanup")}
+
+
+@pytest.mark.parametrize(
+    ("plant", "operation"),
+    [pytest.param(p, o, id=f"{p}-{o}") for p in PLANTS for o in OPERATIONS if (p, o) not in _SKIPPED],
+)
+def test_a_planted_link_is_not_followed(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch, plant: str, operation: str
+) -> None:
+    """After a save, a link to the decoy replaces one thing the store uses; one public call runs.
+
+    It may raise a SeqthinkError, but reaches nothing outside the root and changes nothing
+    there. This is also the "swapped in between calls" case: the session folder link points
+    to a copy of the session's own files, which the saved session object would continue.
+    """
+    PLANTS[plant](bench, monkeypatch)
+    bench.check(operation)
+
+
+def test_a_link_at_the_session_folder_is_reported_listed_and_deleted_as_a_link(bench: Bench) -> None:
+    """What each call does with a linked session folder: corrupt, absent, unlisted, refused, unlinked."""
+    PLANTS["session folder"](bench, pytest.MonkeyPatch())
+    outcomes = {name: bench.run(name)[0] for name in OPERATIONS}
+    kinds = {
+        name: ("refused" if isinstance(o, SeqthinkError) else repr(o)) if isinstance(o, Exception) else o
+        for name, o in outcomes.items()
+    }
+    assert {
+        "restore": "refused",
+        "exists": False,
+        "list_sessions": [],
+        "save": "refused",
+        "append": "refused",
+        "cleanup": [],
+        "delete": True,  # the link itself is removed
+    } == kinds
+    assert isinstance(outcomes["restore"], CorruptSessionError)
+    assert not os.path.lexists(bench.folder)
+    assert bench.before == snapshot(bench.decoy)
+
+
+def test_cleanup_removes_links_inside_a_tomb_but_not_what_they_point_to(bench: Bench) -> None:
+    """An interrupted delete's tomb holding a link is swept; the decoy stays; a linked tomb stays."""
+    _plant_in_old_tomb(bench, pytest.MonkeyPatch())
+    bench.store.cleanup(timedelta(days=36500), now=LATER)
+    assert not (bench.root / ".deleted-gone-12345678").exists()
+    assert (bench.root / ".deleted-other-12345678").is_symlink()
+    assert bench.before == snapshot(bench.decoy)
+
+
+# --- a swap between two os calls inside one store call -------------------------------------
+
+#: What a sweep swaps for a link: (the path in the root, what the link points to in the decoy).
+TARGETS = {
+    "session folder": (SID, SID),
+    "new session folder": ("fresh", SID),
+    "lock folder": (".locks", "locks"),
+    "new lock folder": (".locks", "locks"),
+}
+
+
+class Swapper:
+    """Swaps a link to the decoy in just before the k-th recorded os call of an operation."""
+
+    def __init__(self, bench: Bench, target: str, k: int) -> None:
+        self.bench, self.k = bench, k
+        at, to = TARGETS[target]
+        self.at, self.to = bench.root / at, bench.decoy / to
+        self.count = 0
+        self.swapped_before = ""
+
+    def __call__(self, name: str) -> None:
+        self.count += 1
+        if self.count != self.k + 1:
+            return
+        self.swapped_before = name
+        if os.path.lexists(self.at):  # moved aside inside the root: a held descriptor may write there
+            self.at.rename(self.bench.root / ".aside")
+        self.at.symlink_to(self.to)
+
+
+def _sweep(tmp_path: Path, spy: PathSpy, operation: str, target: str) -> list[str]:
+    """For k = 0, 1, ...: a fresh store, the swap before the k-th os call; what went wrong."""
+    failures: list[str] = []
+    k = 0
+    while True:
+        bench = Bench(tmp_path / f"k{k}", spy)
+        if target == "new lock folder":
+            shutil.rmtree(bench.root / ".locks")
+        swapper = Swapper(bench, target, k)
+        spy.before_call = swapper
+        try:
+            outcome, outside = bench.run(operation)
+        finally:
+            spy.before_call = None
+        changed = snapshot(bench.decoy)
+        shutil.rmtree(tmp_path / f"k{k}")
+        if not swapper.swapped_before:
+            return failures  # the operation made fewer than k + 1 calls: every moment was tried
+        problems = []
+        if isinstance(outcome, Exception) and not isinstance(outcome, SeqthinkError):
+            problems.append(f"raised {outcome!r}")
+        if outside:
+            problems.append(f"reached {list(dict.fromkeys(outside))[:4]}")
+        if bench.before != changed:
+            problems.append("changed the decoy")
+        if problems:
+            failures.append(f"swap before call {k} ({swapper.swapped_before}): {'; '.join(problems)}")
+        k += 1
+
+
+def _toctou(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=f"TOCTOU: {reason}")
+
+
+_READS_BY_PATH = (
+    "_read_header lstat()s root/<id>, then os.open()s root/<id>/session.json, and _read_thoughts "
+    "and _branch_file_problems open root/<id>/thought{k}.json and branch files, all by path; "
+    "O_NOFOLLOW guards only the last component, so a link swapped in after the lstat is followed"
+)
+_WRITES_BY_PATH = (
+    "after the folder check, _tidy os.scandir()s and os.unlink()s root/<id>/..., _write "
+    "os.open()s root/<id>/.<name>.<hex>.tmp (O_CREAT|O_EXCL|O_NOFOLLOW) and os.replace()s it, and "
+    "_fsync_dir os.open()s root/<id> (O_DIRECTORY, no O_NOFOLLOW), all by path: a link swapped in "
+    "makes the store write thought8.json and session.json (and delete stale-looking files) outside"
+)
+_NEW_FOLDER = (
+    "_make_folder os.mkdir()s root/<id>; then _tidy os.scandir()s root/<id> and os.unlink()s every "
+    "thought and branch file it does not expect (for a new session: every one), and _write writes "
+    "by path: a link swapped in after the mkdir makes the store delete the thought files of the "
+    "folder it points to, and write its own there"
+)
+SWEEPS = [
+    pytest.param("session folder", "restore", marks=_toctou(_READS_BY_PATH)),
+    pytest.param(
+        "session folder",
+        "exists",
+        marks=_toctou("_exists os.lstat()s root/<id>, then os.lstat()s root/<id>/session.json by path"),
+    ),
+    pytest.param(
+        "session folder",
+        "list_sessions",
+        marks=_toctou("_headers scans the root, then reads each header by path: " + _READS_BY_PATH),
+    ),
+    pytest.param("session folder", "save", marks=_toctou(_READS_BY_PATH + "; " + _WRITES_BY_PATH)),
+    pytest.param("session folder", "append", marks=_toctou(_READS_BY_PATH + "; " + _WRITES_BY_PATH)),
+    pytest.param(
+        "session folder",
+        "cleanup",
+        marks=_toctou(
+            "cleanup reads each header by path, twice (scan, then under the lock): " + _READS_BY_PATH
+        ),
+    ),
+    pytest.param("session folder", "delete"),
+    pytest.param("new session folder", "save new", marks=_toctou(_NEW_FOLDER)),
+    pytest.param("new session folder", "append new", marks=_toctou(_NEW_FOLDER)),
+    pytest.param("lock folder", "save"),
+    pytest.param("lock folder", "append"),
+    pytest.param("lock folder", "delete"),
+    pytest.param("lock folder", "cleanup"),
+    pytest.param("new lock folder", "save"),
+]
+
+
+@pytest.mark.parametrize(("target", "operation"), SWEEPS)
+def test_a_link_swapped_in_at_any_moment_of_a_call_is_not_followed(
+    tmp_path: Path, spy: PathSpy, target: str, operation: str
+) -> None:
+    """A folder the store uses is replaced by a link to the decoy just before the k-th os call of
+    one operation, for every k: nothing outside the root is reached or changed.
+    """
+    assert [] == _sweep(tmp_path, spy, operation, target)
+
+
+def test_delete_does_not_hang_on_a_link_to_a_fifo_swapped_in_before_the_rename(
+    tmp_path: Path, spy: PathSpy
+) -> None:
+    """A link to a FIFO outside the root, swapped in for the session folder just before delete renames
+    it: delete returns (or raises a SeqthinkError) promptly instead of waiting for a writer.
+
+    (shutil.rmtree(tomb) would os.open() the FIFO, O_RDONLY and blocking, before finding that
+    the tomb is a link.)
+    """
+    bench = Bench(tmp_path, spy)
+    fifo = bench.decoy / "fifo"
+    os.mkfifo(fifo)
+    swapped: list[str] = []
+
+    def swap(name: str) -> None:
+        if name == "rename" and not swapped:
+            swapped.append(name)
+            bench.folder.rename(bench.root / ".aside")
+            bench.folder.symlink_to(fifo)
+
+    outcome: list[object] = []
+
+    def delete() -> None:
+        with spy.watch():
+            try:
+                outcome.append(bench.store.delete(SID))
+            except Exception as exc:  # judged below
+                outcome.append(exc)
+
+    spy.before_call = swap
+    thread = threading.Thread(target=delete, daemon=True)
+    thread.start()
+    thread.join(1)
+    hung = thread.is_alive()
+    if hung:  # let it go: a writer opening the FIFO releases the blocked open
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(10)
+    spy.before_call = None
+    assert (["rename"], False) == (swapped, hung)
+    assert [True] == outcome or isinstance(outcome[0], SeqthinkError)
