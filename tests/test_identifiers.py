@@ -18,27 +18,25 @@ encode a choice the lead should confirm are marked ``DECISION``.
 """
 
 # The spy mirrors os-level calls and resolves their string paths as the os does.
-# ruff: noqa: PTH109, PTH115, PTH117, PTH118, PTH206
+# ruff: noqa: PTH206
 
 from __future__ import annotations
 
-import contextlib
 import ntpath
 import os
 import re
 import shutil
-import signal
 import stat
 import sys
-import threading
 import unicodedata
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from pathspy import PathSpy, deadline
 
 from seqthink import FileSystemStore, ThinkingSession, Thought
 from seqthink._format import branch_file_name, branch_file_names
@@ -46,7 +44,7 @@ from seqthink.errors import InvalidSessionIdError, InvalidThoughtError, SessionN
 from seqthink.testing import sample_session
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the spy reads /proc/self/fd to see what was opened"
@@ -60,105 +58,8 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 # --- the spy ---------------------------------------------------------------------
 
+
 #: os functions that take paths, and whether each follows a link in the last component.
-_OS_CALLS = {
-    "open": None,  # follows unless O_NOFOLLOW
-    "stat": None,  # follows unless follow_symlinks=False
-    "chmod": None,
-    "lstat": False,
-    "mkdir": False,
-    "makedirs": False,
-    "rmdir": False,
-    "unlink": False,
-    "remove": False,
-    "rename": False,
-    "replace": False,
-    "link": False,
-    "symlink": False,
-    "mkfifo": False,
-    "scandir": True,
-    "listdir": True,
-    "truncate": True,
-    "utime": True,
-    "chown": True,
-    "access": True,
-}
-
-
-def _fd_path(fd: int) -> str:
-    return os.readlink(f"/proc/self/fd/{fd}")
-
-
-def _resolve(path: Any, dir_fd: int | None, follow: bool) -> str:
-    """Where ``path`` (relative to ``dir_fd``) really leads: every folder on the way resolved."""
-    if isinstance(path, int):
-        return _fd_path(path)
-    text = os.fsdecode(path)
-    if "\x00" in text:
-        return f"!NUL in {text!r}"
-    if not os.path.isabs(text):
-        text = os.path.join(_fd_path(dir_fd) if dir_fd is not None else os.getcwd(), text)
-    head, tail = os.path.split(text.rstrip("/") or "/")
-    if follow or tail in {"", ".", ".."}:
-        return os.path.realpath(text)
-    return os.path.join(os.path.realpath(head), tail)
-
-
-class PathSpy:
-    """Records ``(call, real path)`` for every path-based os/shutil call while watching."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.events: list[tuple[str, str]] = []
-        self._watching = False
-        self._busy = threading.local()
-        for name in _OS_CALLS:
-            if hasattr(os, name):
-                monkeypatch.setattr(os, name, self._wrap(name, getattr(os, name)))
-        monkeypatch.setattr(shutil, "rmtree", self._wrap("rmtree", shutil.rmtree))
-
-    @contextlib.contextmanager
-    def watch(self) -> Iterator[list[tuple[str, str]]]:
-        """Record the calls made inside the block, into the list it yields."""
-        self.events = []
-        self._watching = True
-        try:
-            yield self.events
-        finally:
-            self._watching = False
-
-    def _targets(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
-        if name in {"rename", "replace", "link", "symlink"}:
-            first = _resolve(args[0], kwargs.get("src_dir_fd"), follow=name == "link")
-            return [first, _resolve(args[1], kwargs.get("dst_dir_fd"), follow=False)]
-        path = args[0] if args else kwargs.get("path", ".")
-        if name == "open":
-            flags = args[1] if len(args) > 1 else kwargs.get("flags", 0)
-            follow = not flags & getattr(os, "O_NOFOLLOW", 0)
-        elif name in {"stat", "chmod"}:
-            follow = bool(kwargs.get("follow_symlinks", True))
-        elif name == "rmtree":
-            follow = False
-        else:
-            follow = bool(_OS_CALLS[name])
-        return [_resolve(path, kwargs.get("dir_fd"), follow)]
-
-    def _wrap(self, name: str, real: Callable[..., Any]) -> Callable[..., Any]:
-        def spy(*args: Any, **kwargs: Any) -> Any:
-            record = self._watching and not getattr(self._busy, "on", False)
-            if record:
-                self._busy.on = True
-                try:
-                    self.events.extend((name, p) for p in self._targets(name, args, kwargs))
-                finally:
-                    self._busy.on = False
-            result = real(*args, **kwargs)
-            if record and name == "open":
-                self.events.append(("opened", _fd_path(result)))
-            return result
-
-        return spy
-
-
 def session_paths(root: str, session_id: str) -> Callable[[str], bool]:
     """Whether a real path belongs to ``session_id``'s part of the store."""
     tomb = re.compile(rf"\.deleted-{re.escape(session_id)}-[0-9a-f]+")
@@ -192,32 +93,6 @@ def any_session_paths(root: str) -> Callable[[str], bool]:
         return _ID.fullmatch(parts[0]) is not None or parts[0].startswith(".deleted-")
 
     return allowed
-
-
-#: Seconds one store call may take before it counts as a hang.
-TIMEOUT = 10.0
-
-
-class Hang(BaseException):
-    """Raised by the alarm when a store call runs for more than TIMEOUT seconds."""
-
-
-def _alarm(signum: int, frame: object) -> None:
-    raise Hang
-
-
-@contextlib.contextmanager
-def deadline() -> Iterator[None]:
-    """Fail the test if the block runs for more than TIMEOUT seconds (even in a blocking call)."""
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, TIMEOUT)
-    try:
-        yield
-    except Hang:
-        pytest.fail(f"a store call hung for more than {TIMEOUT} s")
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def strays(events: list[tuple[str, str]], allowed: Callable[[str], bool], root: str) -> list[tuple[str, str]]:
