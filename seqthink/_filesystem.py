@@ -58,6 +58,8 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _READ_FLAGS = os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | getattr(os, "O_BINARY", 0)
 _TOMB_PREFIX = ".deleted-"
+#: How often a restore reads again when the session is deleted or replaced as it reads.
+_READ_ATTEMPTS = 5
 #: Whether files can be opened relative to a folder descriptor (not on Windows).
 _DIR_FD = os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
 #: The folder in the root holding one lock file per session, ``{session_id}.lock``.
@@ -281,6 +283,34 @@ class FileSystemStore(SessionStore):
             _close_quietly(entry[1])
 
     def _load(self, session_id: str) -> SessionRecord:
+        """Read a committed session without the lock, never a torn one.
+
+        The folder is held open while it is read. A delete (or a delete and a new
+        save) that lands meanwhile replaces the folder at that path; the read is
+        then thrown away and done again, so a reader sees a whole session or none.
+        """
+        directory = os.path.join(self._root, session_id)
+        for _ in range(_READ_ATTEMPTS):
+            try:
+                held = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC)
+            except FileNotFoundError:
+                raise SessionNotFoundError(session_id) from None
+            except (OSError, AttributeError):  # a link or a file there, or no O_DIRECTORY: let the read say
+                held = None
+            try:
+                try:
+                    record = self._load_once(session_id)
+                except (SessionNotFoundError, CorruptSessionError, StoreError):
+                    if held is not None and not _same_folder(held, directory):
+                        continue  # deleted or replaced while being read
+                    raise
+                if held is None or _same_folder(held, directory):
+                    return record
+            finally:
+                _close_quietly(held)
+        raise SessionNotFoundError(session_id)  # pragma: no cover - deleted and recreated over and over
+
+    def _load_once(self, session_id: str) -> SessionRecord:
         header = self._read_header(session_id)
         if header is None:
             raise SessionNotFoundError(session_id)

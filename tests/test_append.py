@@ -12,6 +12,7 @@ import multiprocessing
 import multiprocessing.synchronize
 import os
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -255,3 +256,50 @@ def test_a_failed_append_leaves_disk_and_cache_consistent(
         result.thought_history_length,
         [t.thought for t in store.restore("s").thought_history],
     )
+
+
+def test_deletes_beside_appenders_remove_whole_states_only(tmp_path: Path) -> None:
+    """A thread deleting the session again and again beside 4 appending threads never tears it.
+
+    Delete takes the session's lock, so it removes a committed state whole, never a write
+    in progress: no append fails, readers see no error, no thought is stored twice, and
+    every thought acknowledged after the last delete is in the final session.
+    """
+    store = FileSystemStore(tmp_path, durable=False)
+    start = threading.Barrier(5)
+    stop = threading.Event()
+    acknowledged: list[tuple[float, str]] = []
+    deletes: list[float] = []
+    errors: list[BaseException] = []
+
+    def append(writer: int) -> None:
+        start.wait()
+        for step in range(PER_WRITER):
+            try:
+                store.append("shared", thought(writer, step))
+            except BaseException as exc:
+                errors.append(exc)
+            acknowledged.append((time.monotonic(), thought(writer, step).thought))
+
+    def delete() -> None:
+        start.wait()
+        while not stop.is_set():
+            if store.delete("shared"):
+                deletes.append(time.monotonic())
+            time.sleep(0.002)
+
+    with Watcher(tmp_path) as watcher:
+        deleter = threading.Thread(target=delete)
+        writers = [threading.Thread(target=append, args=(w,)) for w in range(4)]
+        for thread in [deleter, *writers]:
+            thread.start()
+        for thread in writers:
+            thread.join()
+        stop.set()
+        deleter.join()
+    final = [t.thought for t in store.restore("shared").thought_history] if store.exists("shared") else []
+    after_last_delete = [text for moment, text in acknowledged if not deletes or moment > deletes[-1]]
+    assert ([], []) == (errors, [e for e in watcher.errors if type(e).__name__ != "SessionNotFoundError"])
+    assert len(set(final)) == len(final)
+    assert set(after_last_delete) <= set(final)
+    assert deletes, "no delete ran while the writers worked"
