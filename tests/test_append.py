@@ -263,23 +263,26 @@ def test_deletes_beside_appenders_remove_whole_states_only(tmp_path: Path) -> No
 
     Delete takes the session's lock, so it removes a committed state whole, never a write
     in progress: no append fails, readers see no error, no thought is stored twice, and
-    every thought acknowledged after the last delete is in the final session.
+    every thought whose append began after the last delete returned is in the final session.
+    (An append's start and a delete's end are the moments that bound the order safely: a
+    thread may be paused between a call's return and reading the clock, so "acknowledged
+    after" cannot be told from timestamps taken after the call.)
     """
     store = FileSystemStore(tmp_path, durable=False)
     start = threading.Barrier(5)
     stop = threading.Event()
-    acknowledged: list[tuple[float, str]] = []
+    begun: list[tuple[float, str]] = []
     deletes: list[float] = []
     errors: list[BaseException] = []
 
     def append(writer: int) -> None:
         start.wait()
         for step in range(PER_WRITER):
+            begun.append((time.monotonic(), thought(writer, step).thought))
             try:
                 store.append("shared", thought(writer, step))
             except BaseException as exc:
                 errors.append(exc)
-            acknowledged.append((time.monotonic(), thought(writer, step).thought))
 
     def delete() -> None:
         start.wait()
@@ -298,7 +301,7 @@ def test_deletes_beside_appenders_remove_whole_states_only(tmp_path: Path) -> No
         stop.set()
         deleter.join()
     final = [t.thought for t in store.restore("shared").thought_history] if store.exists("shared") else []
-    after_last_delete = [text for moment, text in acknowledged if not deletes or moment > deletes[-1]]
+    after_last_delete = [text for moment, text in begun if not deletes or moment > deletes[-1]]
     assert ([], []) == (errors, [e for e in watcher.errors if type(e).__name__ != "SessionNotFoundError"])
     assert len(set(final)) == len(final)
     assert set(after_last_delete) <= set(final)
