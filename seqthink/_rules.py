@@ -79,13 +79,7 @@ def check_branch_id(value: object) -> None:
 
 def check_thought(thought: Thought) -> None:
     """Check the fields of one thought on their own; raise InvalidThoughtError."""
-    text = thought.thought
-    if not isinstance(text, str):
-        raise InvalidThoughtError("thought", text, "must be a string")
-    if not text.strip():
-        raise InvalidThoughtError("thought", text, "must not be empty or only white space")
-    if not _encodable(text):
-        raise InvalidThoughtError("thought", text, "cannot be encoded as UTF-8 (lone surrogate)")
+    _check_text(thought.thought)
     _check_number("thought_number", thought.thought_number, optional=False)
     _check_number("total_thoughts", thought.total_thoughts, optional=False)
     _check_bool("next_thought_needed", thought.next_thought_needed, optional=False)
@@ -95,6 +89,30 @@ def check_thought(thought: Thought) -> None:
     if thought.branch_id is not None:
         check_branch_id(thought.branch_id)
     _check_bool("needs_more_thoughts", thought.needs_more_thoughts, optional=True)
+
+
+def check_field(field: str, value: object) -> None:
+    """Check one Thought field's value on its own; raise InvalidThoughtError."""
+    if field == "thought":
+        _check_text(value)
+    elif field == "branch_id":
+        if value is not None:
+            check_branch_id(value)
+    elif field in {"thought_number", "total_thoughts"}:
+        _check_number(field, value, optional=False)
+    elif field in {"revises_thought", "branch_from_thought"}:
+        _check_number(field, value, optional=True)
+    else:
+        _check_bool(field, value, optional=field != "next_thought_needed")
+
+
+def _check_text(text: object) -> None:
+    if not isinstance(text, str):
+        raise InvalidThoughtError("thought", text, "must be a string")
+    if not text.strip():
+        raise InvalidThoughtError("thought", text, "must not be empty or only white space")
+    if not _encodable(text):
+        raise InvalidThoughtError("thought", text, "cannot be encoded as UTF-8 (lone surrogate)")
 
 
 def _check_number(field: str, value: object, *, optional: bool) -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "SeqthinkError",
     "SessionNotFoundError",
     "StoreError",
+    "ToolInputError",
 ]
 
 
@@ -104,6 +105,20 @@ class StoreError(SeqthinkError):
     The original exception is kept as ``__cause__``. The stored data stays at
     its previous committed state.
     """
+
+
+class ToolInputError(SeqthinkError, ValueError):
+    """A tool call's arguments were refused; nothing was recorded.
+
+    ``problems`` lists every bad argument as ``(name, value, reason)``, the
+    name spelled as the caller spelled it (``thoughtNumber`` or
+    ``thought_number``). The message names each one with its value.
+    """
+
+    def __init__(self, problems: Sequence[tuple[str, object, str]]) -> None:
+        self.problems = tuple(problems)
+        listed = "; ".join(f"{name}: {reason} (got {_show(value)})" for name, value, reason in self.problems)
+        super().__init__(f"invalid arguments: {listed}")
 
 
 def _show(value: object, limit: int = 80) -> str:
