@@ -8,6 +8,7 @@ with a property test that no input makes it raise anything but ToolInputError.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import logging
 import math
@@ -169,8 +170,8 @@ def test_the_tool_name_is_configurable_and_checked() -> None:
     ],
 )
 def test_bad_options_are_refused_by_name(option: str, value: object) -> None:
+    options: dict[str, Any] = {option: value}
     with pytest.raises(InvalidArgumentError, match=option):
-        options: dict[str, Any] = {option: value}
         SequentialThinkingTool(MemoryStore(), **options)
 
 
@@ -660,3 +661,28 @@ def test_processes_sharing_a_store_record_every_call_exactly_once(tmp_path: Path
     for writer in range(PROCESSES):  # each process's thoughts in the order it sent them
         own = [t for t in texts if t.startswith(f"process {writer} ")]
         assert [f"process {writer} call {s}" for s in range(CALLS)] == own
+
+
+def test_concurrent_calls_in_one_process_record_each_thought_once(
+    make_store: Callable[[], SessionStore],
+) -> None:
+    """8 threads calling and 40 coroutines awaiting acall on one session at the same time."""
+    tool = SequentialThinkingTool(make_store())
+
+    def in_thread(worker: int) -> list[int]:
+        return [
+            tool.call(args(step + 1, 5, text=f"thread {worker} step {step}"))["thoughtHistoryLength"]
+            for step in range(5)
+        ]
+
+    async def in_loop() -> list[int]:
+        calls = [tool.acall(args(1, 1, text=f"coroutine {k}")) for k in range(40)]
+        return [result["thoughtHistoryLength"] for result in await asyncio.gather(*calls)]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        threads = pool.map(in_thread, range(8))
+        from_loop = asyncio.run(in_loop())
+        lengths = [n for ns in threads for n in ns] + from_loop
+    assert list(range(1, 81)) == sorted(lengths)
+    texts = [t.thought for t in tool.store.restore("default").thought_history]
+    assert 80 == len(set(texts)) == len(texts)
