@@ -132,18 +132,20 @@ def _coerce(field: str, value: object, kind: type) -> object:
     """One argument's value as the Thought field wants it, or a _Refusal saying why not."""
     if value is None:
         return None  # absent; a required field is reported by the caller
-    if kind is int:
-        number = _integer(value)
-        return number if isinstance(number, _Refusal) else _checked(field, number)
     if kind is bool:
         return _boolean(value)
+    taken = _integer(value) if kind is int else _string(field, value)
+    if isinstance(taken, _Refusal) or taken is None or field == "session_id":
+        return taken  # (a session id is checked by the caller, with the session id rules)
+    return _checked(field, taken)
+
+
+def _string(field: str, value: object) -> str | _Refusal | None:
     if not isinstance(value, str):
         return _Refusal("must be a string")
     if field == "branch_id" and not value:
         return None  # the reference reads an empty branch id as no branch id
-    if field == "session_id":
-        return value  # checked by the caller, with the session id rules
-    return _checked(field, value)
+    return value
 
 
 def _checked(field: str, value: object) -> object:

@@ -7,6 +7,7 @@ no test writes into the real user state directory.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -18,7 +19,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
-CHECKED = {"quickstart.py", "async_quickstart.py", "memory_and_cleanup.py", "strict_and_warnings.py"}
+CHECKED = {
+    "quickstart.py",
+    "async_quickstart.py",
+    "memory_and_cleanup.py",
+    "strict_and_warnings.py",
+    "mcp_server.py",
+    "function_calling.py",
+    "agent_loop.py",
+}
+#: Command-line arguments an example runs with here (one that serves stdio is told to test itself).
+ARGUMENTS = {"mcp_server.py": ["--self-test"]}
+#: Examples that need the MCP SDK (the ``mcp`` extra); they are skipped without it.
+NEEDS_MCP = {"mcp_server.py"}
+HAVE_MCP = importlib.util.find_spec("mcp") is not None
 
 
 def run(path: Path, tmp_path: Path, *python_flags: str) -> subprocess.CompletedProcess[str]:
@@ -30,7 +44,7 @@ def run(path: Path, tmp_path: Path, *python_flags: str) -> subprocess.CompletedP
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
     return subprocess.run(
-        [sys.executable, *python_flags, str(path)],
+        [sys.executable, *python_flags, str(path), *ARGUMENTS.get(path.name, [])],
         cwd=work,
         env=env,
         capture_output=True,
@@ -53,7 +67,15 @@ def test_every_example_is_checked_here() -> None:
     assert CHECKED == {path.name for path in EXAMPLES}
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(
+            p, id=p.name, marks=pytest.mark.skipif(p.name in NEEDS_MCP and not HAVE_MCP, reason="needs mcp")
+        )
+        for p in EXAMPLES
+    ],
+)
 def test_example_runs_cleanly(path: Path, tmp_path: Path) -> None:
     """Each example exits 0, prints something, and writes nothing on standard error."""
     completed = run(path, tmp_path, "-W", "error")
@@ -145,3 +167,43 @@ def test_strict_and_warnings_shows_both_modes(tmp_path: Path) -> None:
     assert "thought_number: must be an integer (got '3')" in invalid
     assert "is 81 characters long; the limit is 80" in invalid
     assert "session unchanged after all of them: True (2 thoughts)" in invalid
+
+
+@pytest.mark.skipif(not HAVE_MCP, reason="needs the mcp extra")
+def test_mcp_server_example_talks_to_itself(tmp_path: Path) -> None:
+    """The custom server lists its tool as 'think' and records two thoughts in its scratchpad session."""
+    out = run_example("mcp_server.py", tmp_path)
+    assert "Connected to seqthink " in out
+    assert "Tool 'think', required arguments: thought, nextThoughtNeeded, thoughtNumber, totalThoughts" in out
+    results = [json.loads(line.split(": ", 1)[1]) for line in out.splitlines() if line.startswith("Call ")]
+    assert [(1, 1, True), (2, 2, False)] == [
+        (r["thoughtNumber"], r["thoughtHistoryLength"], r["nextThoughtNeeded"]) for r in results
+    ]
+    assert {"scratchpad"} == {r["sessionId"] for r in results}
+    assert "│ Thought 2/2  [session scratchpad] │" in out
+    assert not (tmp_path / "sessions").exists()  # thoughts were kept in memory only
+
+
+def test_function_calling_refuses_the_bad_reply_and_records_the_rest(tmp_path: Path) -> None:
+    """Four canned replies: three recorded (one in snake_case strings), one refused by name."""
+    out = run_example("function_calling.py", tmp_path)
+    assert "Offered: sequentialthinking (" in out
+    recorded = re.findall(r"^turn (\d): recorded thought (\d)/3, history (\d)", out, flags=re.MULTILINE)
+    assert [("1", "1", "1"), ("2", "2", "2"), ("4", "3", "3")] == recorded
+    assert re.search(r"^turn 3: refused: .*nextThoughtNeeded.*'maybe'", out, flags=re.MULTILINE)
+    assert "Session migration: 3 thoughts, complete: True" in out
+    assert not (tmp_path / "sessions").exists()  # a MemoryStore: nothing on disk
+
+
+def test_agent_loop_resumes_a_saved_session(tmp_path: Path) -> None:
+    """The second run restores the first run's three thoughts and adds a revision, a branch and the end."""
+    out = run_example("agent_loop.py", tmp_path)
+    first, second = out.split("Second run")
+    assert "saved after 3 thoughts; complete: False" in first
+    assert "restored 3 thoughts, last activity kept: True" in second
+    assert "[4/6] revises #3:" in second
+    assert "[5/6] branch 'locking' from #3:" in second
+    assert "branches: locking (1)" in second
+    assert "Stored: 6 thoughts, 1 branch, same as in memory: True" in second
+    leftover = [p.name for p in (tmp_path / "sessions").iterdir() if not p.name.startswith(".")]
+    assert [] == leftover  # the example deletes its session at the end
