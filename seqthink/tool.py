@@ -11,6 +11,7 @@ survive restarts.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -28,7 +29,7 @@ from seqthink._store import SessionStore, _cutoff
 from seqthink.errors import InvalidArgumentError, InvalidThoughtError, SeqthinkError, ToolInputError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
     from datetime import datetime, timedelta
 
     from seqthink._session import Clock
@@ -242,30 +243,20 @@ class SequentialThinkingTool:
         """
         request = parse_call(arguments)
         session_id = request.session_id or self._default_session_id
-        try:
+        with _named_as_sent(request):
             result = self._store.append(
-                session_id,
-                request.thought,
-                strict=self._strict,
-                max_thought_length=self._max_thought_length,
+                session_id, request.thought, strict=self._strict, max_thought_length=self._max_thought_length
             )
-        except InvalidThoughtError as exc:
-            raise _as_input_error(exc, request) from exc
         return self._done(session_id, request.thought, result)
 
     async def acall(self, arguments: Mapping[str, object]) -> dict[str, Any]:
         """:meth:`call`, without blocking the event loop."""
         request = parse_call(arguments)
         session_id = request.session_id or self._default_session_id
-        try:
+        with _named_as_sent(request):
             result = await self._store.aappend(
-                session_id,
-                request.thought,
-                strict=self._strict,
-                max_thought_length=self._max_thought_length,
+                session_id, request.thought, strict=self._strict, max_thought_length=self._max_thought_length
             )
-        except InvalidThoughtError as exc:
-            raise _as_input_error(exc, request) from exc
         return self._done(session_id, request.thought, result)
 
     def call_mcp(self, arguments: Mapping[str, object] | None) -> dict[str, Any]:
@@ -375,10 +366,16 @@ def mcp_error(error: BaseException | str) -> dict[str, Any]:
     return {"content": [{"type": "text", "text": text}], "isError": True}
 
 
-def _as_input_error(exc: InvalidThoughtError, request: ToolCall) -> ToolInputError:
-    """A session's refusal of a thought, naming the field as the caller spelled it."""
-    name = request.names.get(exc.field, exc.field)
-    return ToolInputError([(name, exc.value, exc.reason)])
+@contextlib.contextmanager
+def _named_as_sent(request: ToolCall) -> Iterator[None]:
+    """Turn a session's refusal of the thought into a ToolInputError naming the
+    field as the caller spelled it (``revisesThought`` or ``revises_thought``).
+    """
+    try:
+        yield
+    except InvalidThoughtError as exc:
+        name = request.names.get(exc.field, exc.field)
+        raise ToolInputError([(name, exc.value, exc.reason)]) from exc
 
 
 def _with_total(thought: Thought, total: int) -> Thought:
