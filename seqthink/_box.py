@@ -1,8 +1,8 @@
 """Drawing thoughts as boxes on a terminal.
 
 The MCP server logs every thought it records to stderr as a small box (a
-header naming the thought, then its text), and the text renderer will draw
-thoughts the same way. This module holds the pieces: measuring how many
+header naming the thought, then its text), and :func:`seqthink.render.to_text`
+draws thoughts the same way. This module holds the pieces: measuring how many
 terminal columns text takes, wrapping and padding it to a width, drawing the
 box, choosing a thought's header and colour, and deciding from the
 environment whether to colour or log at all. Every function is pure: no I/O,
@@ -102,6 +102,8 @@ _ZWNJ = "\N{ZERO WIDTH NON-JOINER}"
 _VS15 = "\N{VARIATION SELECTOR-15}"
 _VS16 = "\N{VARIATION SELECTOR-16}"
 _SOFT_HYPHEN = "\N{SOFT HYPHEN}"
+#: Separates the parts of a thought's title.
+_DOT = " \N{MIDDLE DOT} "
 
 _ESCAPE_SEQUENCE = re.compile(
     r"""
@@ -465,20 +467,25 @@ def draw_box(title: str, body: str, *, max_width: int = 80, colour: str | None =
 def thought_title(thought: Thought, *, session_id: str | None = None) -> tuple[str, str]:
     """The header of ``thought``'s box and the SGR colour code for it.
 
-    A revision (``is_revision`` true) is "Revision 3/5 (revises thought 2)"
-    in yellow; a thought on a branch (``branch_from_thought`` and
-    ``branch_id`` both set) is "Branch alt 4/5 (from thought 2)" in green;
-    any other is "Thought 2/5" in blue. A revision on a branch is shown as a
-    revision. The numbers are the thought's own, as given. With a
-    ``session_id``, "  [session <id>]" follows.
+    A revision (``is_revision`` true) is "Revision of 2 \N{MIDDLE DOT} thought 3/5" in
+    yellow ("Revision \N{MIDDLE DOT} thought 3/5" when it names no thought); a thought
+    on a branch (``branch_from_thought`` and ``branch_id`` both set) is "Branch
+    alt from 2 \N{MIDDLE DOT} thought 4/5" in green; any other is "Thought 2/5" in
+    blue. A revision on a branch is shown as a revision, with
+    "\N{MIDDLE DOT} branch alt" before the position. The numbers are the thought's
+    own, as given. With a ``session_id``, "  [session <id>]" follows.
     """
     position = f"{thought.thought_number}/{thought.total_thoughts}"
+    branch = thought.branch_id if thought.branch_from_thought is not None else None
     if thought.is_revision is True:
-        title, colour = f"Revision {position}", YELLOW
+        title, colour = "Revision", YELLOW
         if thought.revises_thought is not None:
-            title += f" (revises thought {thought.revises_thought})"
-    elif thought.branch_from_thought is not None and thought.branch_id is not None:
-        title = f"Branch {thought.branch_id} {position} (from thought {thought.branch_from_thought})"
+            title += f" of {thought.revises_thought}"
+        if branch is not None:
+            title += f"{_DOT}branch {branch}"
+        title += f"{_DOT}thought {position}"
+    elif branch is not None:
+        title = f"Branch {branch} from {thought.branch_from_thought}{_DOT}thought {position}"
         colour = GREEN
     else:
         title, colour = f"Thought {position}", BLUE

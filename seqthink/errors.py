@@ -17,6 +17,7 @@ __all__ = [
     "ConflictError",
     "CorruptSessionError",
     "InvalidArgumentError",
+    "InvalidExportError",
     "InvalidSessionIdError",
     "InvalidThoughtError",
     "SeqthinkError",
@@ -60,6 +61,24 @@ class InvalidArgumentError(SeqthinkError, ValueError):
         self.value = value
         self.reason = reason
         super().__init__(f"{name}: {reason} (got {_show(value)})")
+
+
+class InvalidExportError(SeqthinkError, ValueError):
+    """Text given to :func:`seqthink.render.from_json` is not a valid session export.
+
+    ``problems`` lists every problem found as ``(path, reason)``: ``path`` is a
+    JSON path into the document (``$`` for the whole of it, then
+    ``.key`` and ``[index]`` steps, such as ``$.thoughts[3].thought_number``),
+    ``reason`` says what is wrong there. The message lists the first 20.
+    Nothing is created.
+    """
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems = tuple(problems)
+        listed = "; ".join(f"{path}: {reason}" for path, reason in self.problems[:_LISTED])
+        if len(self.problems) > _LISTED:
+            listed += f"; and {len(self.problems) - _LISTED} more"
+        super().__init__(f"not a valid seqthink session export: {listed}")
 
 
 class SessionNotFoundError(SeqthinkError, KeyError):
@@ -119,6 +138,10 @@ class ToolInputError(SeqthinkError, ValueError):
         self.problems = tuple(problems)
         listed = "; ".join(f"{name}: {reason} (got {_show(value)})" for name, value, reason in self.problems)
         super().__init__(f"invalid arguments: {listed}")
+
+
+#: An InvalidExportError's message lists at most this many of its problems.
+_LISTED = 20
 
 
 def _show(value: object, limit: int = 80) -> str:

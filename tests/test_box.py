@@ -446,16 +446,18 @@ def test_title_of_a_thought() -> None:
 
 def test_title_of_a_revision() -> None:
     thought = Thought("text", 3, 5, True, is_revision=True, revises_thought=2)
-    assert ("Revision 3/5 (revises thought 2)", "33") == thought_title(thought)
+    assert ("Revision of 2 \u00b7 thought 3/5", "33") == thought_title(thought)
 
 
 def test_title_of_a_revision_that_names_no_thought() -> None:
-    assert ("Revision 3/5", "33") == thought_title(Thought("text", 3, 5, True, is_revision=True))
+    assert ("Revision \u00b7 thought 3/5", "33") == thought_title(
+        Thought("text", 3, 5, True, is_revision=True)
+    )
 
 
 def test_title_of_a_branch_thought() -> None:
     thought = Thought("text", 4, 5, True, branch_from_thought=2, branch_id="feature-x")
-    assert ("Branch feature-x 4/5 (from thought 2)", "32") == thought_title(thought)
+    assert ("Branch feature-x from 2 \u00b7 thought 4/5", "32") == thought_title(thought)
 
 
 @pytest.mark.parametrize(
@@ -470,7 +472,7 @@ def test_a_revision_on_a_branch_is_shown_as_a_revision() -> None:
     thought = Thought(
         "text", 4, 5, True, is_revision=True, revises_thought=3, branch_from_thought=2, branch_id="b"
     )
-    assert ("Revision 4/5 (revises thought 3)", "33") == thought_title(thought)
+    assert ("Revision of 3 \u00b7 branch b \u00b7 thought 4/5", "33") == thought_title(thought)
 
 
 def test_title_with_a_session() -> None:
@@ -482,7 +484,7 @@ def test_golden_thought_box() -> None:
     thought = Thought("Check the sum.", 2, 3, True, branch_from_thought=1, branch_id="alt")
     expected = [
         TL + H * 47 + TR,
-        f"{V} Branch alt 2/3 (from thought 1)  [session s1] {V}",
+        f"{V} Branch alt from 1 \u00b7 thought 2/3  [session s1] {V}",
         ML + H * 47 + MR,
         f"{V} Check the sum.{' ' * 31} {V}",
         BL + H * 47 + BR,
@@ -494,7 +496,7 @@ def test_thought_box_colours_only_when_asked() -> None:
     thought = Thought("text", 3, 5, True, is_revision=True, revises_thought=2)
     assert ESC not in thought_box(thought)
     rows = thought_box(thought, colour=True).split("\n")
-    assert f"{V} {ESC}[33mRevision 3/5 (revises thought 2){RESET} {V}" == rows[1]
+    assert f"{V} {ESC}[33mRevision of 2 \u00b7 thought 3/5{RESET} {V}" == rows[1]
 
 
 @pytest.mark.parametrize("max_width", [MIN_BOX_WIDTH, 30, 80])

@@ -385,9 +385,7 @@ def test_each_recorded_thought_is_drawn_on_stderr(tmp_path: Path) -> None:
     assert 2 == err.count("┌")
     assert re.search(r"^│ Thought 1/3  \[session default\] *│$", err, flags=re.MULTILINE)
     assert re.search(r"^│ Plan the migration\. *│$", err, flags=re.MULTILINE)
-    assert re.search(
-        r"^│ Revision 2/3 \(revises thought 1\)  \[session default\] *│$", err, flags=re.MULTILINE
-    )
+    assert re.search(r"^│ Revision of 1 · thought 2/3  \[session default\] *│$", err, flags=re.MULTILINE)
 
 
 def test_disable_thought_logging_draws_nothing(tmp_path: Path) -> None:
