@@ -27,6 +27,7 @@ CHECKED = {
     "mcp_server.py",
     "function_calling.py",
     "agent_loop.py",
+    "inspect_sessions.py",
 }
 #: Command-line arguments an example runs with here (one that serves stdio is told to test itself).
 ARGUMENTS = {"mcp_server.py": ["--self-test"]}
@@ -207,3 +208,28 @@ def test_agent_loop_resumes_a_saved_session(tmp_path: Path) -> None:
     assert "Stored: 6 thoughts, 1 branch, same as in memory: True" in second
     leftover = [p.name for p in (tmp_path / "sessions").iterdir() if not p.name.startswith(".")]
     assert [] == leftover  # the example deletes its session at the end
+
+
+def test_inspect_sessions_drives_the_command_line(tmp_path: Path) -> None:
+    """List, show as Markdown, export, import --as, a refused import, a dry-run cleanup, with statuses."""
+    out = run_example("inspect_sessions.py", tmp_path)
+    commands = re.findall(r"^\$ seqthink --sessions-dir \S+ (.*)$", out, flags=re.MULTILINE)
+    assert ["list", "show", "export", "import", "import", "cleanup", "list"] == [
+        c.split()[0] for c in commands
+    ]
+    assert ["0", "0", "0", "0", "1", "0", "0"] == re.findall(r"^\(exit (\d+)\)$", out, flags=re.MULTILINE)
+    rows = re.findall(r"^(\S+) +(\d+) +(\d+) +(yes|no) +\d{4}-", out, flags=re.MULTILINE)
+    assert [
+        ("debug-flaky-test", "4", "1", "no"),
+        ("plan-release", "3", "0", "yes"),
+        ("old-notes", "2", "0", "yes"),
+    ] == rows
+    assert "# Session `debug-flaky-test`" in out
+    assert "imported session 'debug-flaky-test-copy' (4 thoughts, 1 branch)" in out
+    assert "seqthink: error: session 'debug-flaky-test' already exists" in out
+    assert "old-notes\nseqthink: would delete 1 session last active more than 2w ago (dry run)" in out
+    listed = json.loads(out[out.rindex("list --json\n") + len("list --json\n") : out.rindex("(exit")])
+    assert ["debug-flaky-test", "debug-flaky-test-copy", "plan-release", "old-notes"] == [
+        item["session_id"] for item in listed
+    ]
+    assert not (tmp_path / "sessions").exists()  # the example keeps to its scratch folder
