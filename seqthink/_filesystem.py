@@ -165,7 +165,8 @@ class FileSystemStore(SessionStore):
         """
         sid = record.session_id
         directory = os.path.join(self._root, sid)
-        self._make_folder(directory)
+        if header is None:  # else _read_header found the folder, under this lock
+            self._make_folder(directory)
         try:
             self._write_commit(record, known, header, directory)
         except BaseException:
@@ -435,9 +436,11 @@ class FileSystemStore(SessionStore):
                 except FileNotFoundError:
                     continue  # the folder went away meanwhile
                 try:
-                    _chmod_fd(fd, 0o600)
                     _flock(fd)
-                    if os.fstat(fd).st_ino == folder.inode(name):
+                    info = os.fstat(fd)
+                    if stat.S_IMODE(info.st_mode) != 0o600:  # created just now, under some umask
+                        _chmod_fd(fd, 0o600)
+                    if info.st_ino == folder.inode(name):
                         try:
                             yield
                         finally:
@@ -751,8 +754,12 @@ def _read_file(path: str) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise FormatError("is not a regular file")
-        chunks = []
-        while chunk := os.read(fd, max(info.st_size + 1, 65_536)):
+        want = max(info.st_size + 1, 65_536)
+        first = os.read(fd, want)
+        if len(first) < want:  # a short read of a regular file: the end
+            return first
+        chunks = [first]
+        while chunk := os.read(fd, want):
             chunks.append(chunk)
         return b"".join(chunks)
     finally:

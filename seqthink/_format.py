@@ -103,12 +103,47 @@ _converter.register_structure_hook_func(lambda type_: type_ == list[str], _stric
 
 
 def _dump(obj: object) -> bytes:
-    return json.dumps(obj, indent=2, ensure_ascii=False).encode("utf-8")
+    """``json.dumps(obj, indent=2, ensure_ascii=False)`` as UTF-8, for the shapes written here.
+
+    The standard library's encoder falls back to pure Python whenever an indent
+    is asked for; this one leaves the strings, the costly part, to its C escaper.
+    tests/test_format.py checks the two agree byte for byte.
+    """
+    return _pretty(obj, "\n").encode("utf-8")
+
+
+def _pretty(value: object, newline: str) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is str:
+        return _encode_string(value)
+    if type(value) is int:
+        return int.__repr__(value)
+    inner = newline + "  "
+    if type(value) is dict:
+        if not value:
+            return "{}"
+        items = [f"{inner}{_encode_string(k)}: {_pretty(v, inner)}" for k, v in value.items()]
+        return "{" + ",".join(items) + newline + "}"
+    if type(value) is list:
+        if not value:
+            return "[]"
+        return "[" + ",".join(inner + _pretty(v, inner) for v in value) + newline + "]"
+    raise TypeError(f"cannot write {type(value).__name__} values")  # pragma: no cover
+
+
+_encode_string = json.encoder.encode_basestring  # the C escaper when available; keeps non-ASCII
+_THOUGHT_FIELDS = tuple(field.name for field in attrs.fields(Thought))
 
 
 def encode_thought(thought: Thought) -> bytes:
     """The bytes of ``thought{k}.json`` (or a branch file) for one thought."""
-    return _dump({"thought_number": thought.thought_number, "thought_data": _converter.unstructure(thought)})
+    data = {name: getattr(thought, name) for name in _THOUGHT_FIELDS}
+    return _dump({"thought_number": thought.thought_number, "thought_data": data})
 
 
 def encode_session(record: SessionRecord) -> bytes:
@@ -229,7 +264,10 @@ def decode_thought(data: bytes) -> Thought:
 
 def decode_session(data: bytes) -> SessionHeader:
     """The metadata in a session.json, or FormatError saying what is wrong."""
-    parsed: _SessionFile = _structure(_parse(data), _SessionFile)
+    obj = _parse(data)
+    parsed = _session_file_fast(obj)
+    if parsed is None:  # something is off: let the converter say exactly what
+        parsed = _structure(obj, _SessionFile)
     if not 0 <= parsed.total_thoughts <= _MAX_USIZE:
         raise FormatError(f"total_thoughts {parsed.total_thoughts} is out of range")
     if len(set(parsed.branch_ids)) != len(parsed.branch_ids):
@@ -241,6 +279,35 @@ def decode_session(data: bytes) -> SessionHeader:
         total_thoughts=parsed.total_thoughts,
         branch_ids=tuple(parsed.branch_ids),
     )
+
+
+_SESSION_KEYS = ("session_id", "created_at", "last_activity", "total_thoughts", "branch_ids")
+_INSTANT_KEYS = ("secs_since_epoch", "nanos_since_epoch")
+
+
+def _session_file_fast(obj: object) -> _SessionFile | None:
+    """The session file read without the converter, when every key and type is right;
+    None otherwise (the converter then reads it again and names the problem).
+    """
+    if type(obj) is not dict or tuple(obj) != _SESSION_KEYS:
+        return None
+    created, last, ids = obj["created_at"], obj["last_activity"], obj["branch_ids"]
+    if (
+        type(obj["session_id"]) is not str
+        or type(obj["total_thoughts"]) is not int
+        or type(ids) is not list
+        or any(type(i) is not str for i in ids)
+    ):
+        return None
+    instants = []
+    for instant in (created, last):
+        if type(instant) is not dict or tuple(instant) != _INSTANT_KEYS:
+            return None
+        secs, nanos = instant["secs_since_epoch"], instant["nanos_since_epoch"]
+        if type(secs) is not int or type(nanos) is not int:
+            return None
+        instants.append(_Instant(secs, nanos))
+    return _SessionFile(obj["session_id"], instants[0], instants[1], obj["total_thoughts"], ids)
 
 
 def _instant_ns(name: str, instant: _Instant) -> int:

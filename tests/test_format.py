@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import seqthink
 from seqthink import FileSystemStore, SessionRecord, Thought
+from seqthink import _format
 from seqthink._format import (
     FormatError,
     SessionHeader,
@@ -861,3 +862,16 @@ def test_branch_ids_round_trip_through_the_filesystem_store(branch_id: str) -> N
         "b/thought2.json",
         f"b/{branch_file_name(branch_id, 1)}",
     } == entries
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_json_values)
+def test_the_fast_writer_matches_the_standard_library(value: object) -> None:
+    """_dump is a faster json.dumps(indent=2, ensure_ascii=False): the bytes must be the same."""
+    assert json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8") == _format._dump(value)
