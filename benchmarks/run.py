@@ -187,8 +187,8 @@ def bench_appends(sizes: Sizes, *, durable: bool, work: Path) -> list[Result]:
             start = 10 if key == "10" else long
             store.append("s", Thought(text_of(0, sizes.text), start + 1, start + sizes.appends + 1, True))
         settle()
-        for key in per:
-            per[key].clear()
+        for times in per.values():
+            times.clear()
         for k in range(2, sizes.appends + 2):
             for key in ("10", "long", "floor")[k % 3 :] + ("10", "long", "floor")[: k % 3]:
                 if key == "floor":
@@ -202,8 +202,8 @@ def bench_appends(sizes: Sizes, *, durable: bool, work: Path) -> list[Result]:
                     header = {"session_id": "s", "total_thoughts": position, "branch_ids": []}
                     per[key].append(
                         timed(
-                            lambda p=position, b=body, h=header: floor_append(
-                                str(floor_dir),
+                            lambda p=position, b=body, h=header, d=str(floor_dir): floor_append(
+                                d,
                                 f"thought{p}.json",
                                 {"thought_number": p, "thought_data": b},
                                 h,
@@ -215,8 +215,8 @@ def bench_appends(sizes: Sizes, *, durable: bool, work: Path) -> list[Result]:
                     start = 10 if key == "10" else long
                     thought = Thought(text_of(k, sizes.text), start + k, start + sizes.appends + 1, True)
                     per[key].append(timed(lambda t=thought, s=stores[key]: s.append("s", t)))
-        for key in per:
-            runs[key].append(statistics.median(per[key]) * 1e3)
+        for key, times in per.items():
+            runs[key].append(statistics.median(times) * 1e3)
         for path in (
             work / f"a10-{durable}-{run}",
             work / f"along-{durable}-{run}",
@@ -313,21 +313,22 @@ def bench_restore(sizes: Sizes, work: Path) -> tuple[Result, Result]:
     folder = root / "restore-me"
     names = [entry.name for entry in os.scandir(folder)]
     settle()
+
+    def raw() -> None:
+        for name in names:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                data = os.read(fd, 1 << 20)
+            finally:
+                os.close(fd)
+            json.loads(data)
+
     ours, floor = [], []
-    for _ in range(sizes.repeat):
+    for run in range(max(sizes.repeat, 5) * 3):  # many short runs, the two alternating in order
         fresh = FileSystemStore(root, durable=False)
-        ours.append(timed(lambda s=fresh: s.restore("restore-me")) * 1e3)
-
-        def raw() -> None:
-            for name in names:
-                fd = os.open(os.path.join(folder, name), os.O_RDONLY)
-                try:
-                    data = os.read(fd, 1 << 20)
-                finally:
-                    os.close(fd)
-                json.loads(data)
-
-        floor.append(timed(raw) * 1e3)
+        pair = [(ours, lambda s=fresh: s.restore("restore-me")), (floor, raw)]
+        for into, fn in pair if run % 2 else pair[::-1]:
+            into.append(timed(fn) * 1e3)
     shutil.rmtree(root)
     return (
         Result(f"restore, {sizes.thoughts} thoughts, 2 branches", "ms", ours),
@@ -376,8 +377,11 @@ def bench_cleanup(sizes: Sizes, work: Path) -> list[Result]:
         store = FileSystemStore(root, durable=False)
         make_sessions(root, sizes.old, when=now, start=sizes.sessions)  # fresh too: none old
         settle()
-        scan.append(timed(lambda s=store: s.cleanup(timedelta(days=1), now=later)) * 1e3)
-        scan_floor_runs.append(timed(lambda: scan_floor(root)) * 1e3)
+        for turn in range(6):  # alternating in order
+            if turn % 2:
+                scan.append(timed(lambda s=store: s.cleanup(timedelta(days=1), now=later)) * 1e3)
+            else:
+                scan_floor_runs.append(timed(lambda: scan_floor(root)) * 1e3)
         for k in range(sizes.sessions, sizes.sessions + sizes.old):
             shutil.rmtree(root / f"s{k:06d}")
         make_sessions(root, sizes.old, when=10**15, start=sizes.sessions)  # 1970: old

@@ -209,12 +209,18 @@ def _no_constant(name: str) -> Any:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise FormatError(f"key {key!r} appears twice")
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise FormatError(f"key {key!r} appears twice")
+            seen.add(key)
     return result
+
+
+# One decoder for every file: json.loads would build a new one per call.
+_decoder = json.JSONDecoder(parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
 
 
 def _parse(data: bytes) -> Any:
@@ -225,7 +231,7 @@ def _parse(data: bytes) -> Any:
     if not text:
         raise FormatError("the file is empty")
     try:
-        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+        return _decoder.decode(text)
     except FormatError:
         raise
     except RecursionError:
@@ -253,7 +259,10 @@ def _structure(obj: Any, cls: type[Any]) -> Any:
 
 def decode_thought(data: bytes) -> Thought:
     """The thought in a thought file, or FormatError saying what is wrong."""
-    parsed: _ThoughtFile = _structure(_parse(data), _ThoughtFile)
+    obj = _parse(data)
+    parsed = _thought_file_fast(obj)
+    if parsed is None:  # something is off: let the converter say exactly what
+        parsed = _structure(obj, _ThoughtFile)
     if parsed.thought_number != parsed.thought_data.thought_number:
         raise FormatError(
             f"thought_number {parsed.thought_number} differs from "
@@ -279,6 +288,26 @@ def decode_session(data: bytes) -> SessionHeader:
         total_thoughts=parsed.total_thoughts,
         branch_ids=tuple(parsed.branch_ids),
     )
+
+
+_THOUGHT_FILE_KEYS = ("thought_number", "thought_data")
+
+
+def _thought_file_fast(obj: object) -> _ThoughtFile | None:
+    """The thought file read without the converter, when its keys are the seed's, in the
+    seed's order, and the Thought accepts every value (its own checks are strict);
+    None otherwise (the converter then reads it again and names the problem).
+    """
+    if type(obj) is not dict or tuple(obj) != _THOUGHT_FILE_KEYS or type(obj["thought_number"]) is not int:
+        return None
+    data = obj["thought_data"]
+    if type(data) is not dict or tuple(data) != _THOUGHT_FIELDS:
+        return None
+    try:
+        thought = Thought(*data.values())
+    except SeqthinkError:
+        return None
+    return _ThoughtFile(obj["thought_number"], thought)
 
 
 _SESSION_KEYS = ("session_id", "created_at", "last_activity", "total_thoughts", "branch_ids")
