@@ -19,6 +19,7 @@ per-operation cases) or per-run totals (for whole-job cases).
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -200,21 +201,19 @@ def bench_appends(sizes: Sizes, *, durable: bool, work: Path) -> list[Result]:
                         "next_thought_needed": True,
                     }
                     header = {"session_id": "s", "total_thoughts": position, "branch_ids": []}
-                    per[key].append(
-                        timed(
-                            lambda p=position, b=body, h=header, d=str(floor_dir): floor_append(
-                                d,
-                                f"thought{p}.json",
-                                {"thought_number": p, "thought_data": b},
-                                h,
-                                durable=durable,
-                            )
-                        )
+                    one = functools.partial(
+                        floor_append,
+                        str(floor_dir),
+                        f"thought{position}.json",
+                        {"thought_number": position, "thought_data": body},
+                        header,
+                        durable=durable,
                     )
+                    per[key].append(timed(one))
                 else:
                     start = 10 if key == "10" else long
                     thought = Thought(text_of(k, sizes.text), start + k, start + sizes.appends + 1, True)
-                    per[key].append(timed(lambda t=thought, s=stores[key]: s.append("s", t)))
+                    per[key].append(timed(functools.partial(stores[key].append, "s", thought)))
         for key, times in per.items():
             runs[key].append(statistics.median(times) * 1e3)
         for path in (
@@ -252,7 +251,7 @@ def bench_seed_scheme(sizes: Sizes, history: int, work: Path) -> Result:
 
         save(history)
         settle()
-        per = [timed(lambda c=count: save(c)) for count in range(history + 1, history + 4)]
+        per = [timed(functools.partial(save, count)) for count in range(history + 1, history + 4)]
         runs.append(statistics.median(per) * 1e3)
         shutil.rmtree(folder)
     return Result(f"seed scheme save, at {history} thoughts", "ms", runs)
@@ -265,7 +264,7 @@ def bench_peer(name: str, sizes: Sizes, work: Path, *, durable: bool) -> Result:
     thoughts = thought_dicts(sizes.thoughts, sizes.text)
     runs = []
     note = ""
-    for run in range(sizes.repeat):
+    for run in range(min(sizes.repeat, 3)):  # the peers are slow: three runs are plenty
         folder = work / f"peer-{name}-{durable}-{run}"
         folder.mkdir()
         outcome = getattr(peers, name)(folder, thoughts, durable=durable)
@@ -323,10 +322,14 @@ def bench_restore(sizes: Sizes, work: Path) -> tuple[Result, Result]:
                 os.close(fd)
             json.loads(data)
 
-    ours, floor = [], []
+    ours: list[float] = []
+    floor: list[float] = []
     for run in range(max(sizes.repeat, 5) * 3):  # many short runs, the two alternating in order
         fresh = FileSystemStore(root, durable=False)
-        pair = [(ours, lambda s=fresh: s.restore("restore-me")), (floor, raw)]
+        pair: list[tuple[list[float], Callable[[], object]]] = [
+            (ours, functools.partial(fresh.restore, "restore-me")),
+            (floor, raw),
+        ]
         for into, fn in pair if run % 2 else pair[::-1]:
             into.append(timed(fn) * 1e3)
     shutil.rmtree(root)
@@ -379,17 +382,16 @@ def bench_cleanup(sizes: Sizes, work: Path) -> list[Result]:
         settle()
         for turn in range(6):  # alternating in order
             if turn % 2:
-                scan.append(timed(lambda s=store: s.cleanup(timedelta(days=1), now=later)) * 1e3)
+                scan.append(timed(functools.partial(store.cleanup, timedelta(days=1), now=later)) * 1e3)
             else:
                 scan_floor_runs.append(timed(lambda: scan_floor(root)) * 1e3)
         for k in range(sizes.sessions, sizes.sessions + sizes.old):
             shutil.rmtree(root / f"s{k:06d}")
         make_sessions(root, sizes.old, when=10**15, start=sizes.sessions)  # 1970: old
         settle()
-        deleted: list[str] = []
-        delete.append(
-            timed(lambda s=store, d=deleted: d.extend(s.cleanup(timedelta(days=1), now=later))) * 1e3
-        )
+        start = time.perf_counter()
+        deleted = store.cleanup(timedelta(days=1), now=later)
+        delete.append((time.perf_counter() - start) * 1e3)
         assert len(deleted) == sizes.old, (len(deleted), sizes.old)
         make_sessions(root, sizes.old, when=10**15, start=sizes.sessions)
         settle()
@@ -551,6 +553,9 @@ def main(argv: list[str] | None = None) -> int:
         "--smoke", action="store_true", help="tiny sizes: checks the suite runs, measures nothing"
     )
     parser.add_argument("--out", type=Path, default=HERE / "results.json", help="the JSON file to write")
+    parser.add_argument(
+        "--skip-peers", action="store_true", help="do not run the peers nor node (their rows say so)"
+    )
     parser.add_argument("--only", action="append", default=[], help="run only cases whose name contains this")
     args = parser.parse_args(argv)
     sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
@@ -571,7 +576,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seqthink {seqthink.__version__} on Python {platform.python_version()}, {platform.machine()}")
         if wanted("think"):
             add(bench_think(sizes))
-            add(bench_node(sizes))
+            if args.skip_peers:
+                add(
+                    Result(
+                        "reference (node): parse + processThought", "us/thought", [], "skipped: --skip-peers"
+                    )
+                )
+            else:
+                add(bench_node(sizes))
         if wanted("append"):
             for durable in (True, False):
                 add(*bench_appends(sizes, durable=durable, work=work))
@@ -581,7 +593,11 @@ def main(argv: list[str] | None = None) -> int:
         if wanted("peer"):
             for name in ("mcp_sequential_thinking", "deepthinking"):
                 for durable in (True, False):
-                    add(bench_peer(name, sizes, work, durable=durable))
+                    if args.skip_peers:
+                        label = "durable" if durable else "non-durable"
+                        add(Result(f"peer {name}, {label}, per thought", "ms", [], "skipped: --skip-peers"))
+                    else:
+                        add(bench_peer(name, sizes, work, durable=durable))
         if wanted("restore"):
             add(*bench_restore(sizes, work))
         if wanted("cleanup"):

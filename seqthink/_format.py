@@ -113,27 +113,21 @@ def _dump(obj: object) -> bytes:
 
 
 def _pretty(value: object, newline: str) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if type(value) is str:
-        return _encode_string(value)
-    if type(value) is int:
+    if value is None or value is True or value is False:
+        return "null" if value is None else "true" if value else "false"
+    kind = type(value)
+    if kind is str:
+        return _encode_string(value)  # type: ignore[arg-type]  # a str: its type was checked
+    if kind is int:
         return int.__repr__(value)
     inner = newline + "  "
-    if type(value) is dict:
-        if not value:
-            return "{}"
-        items = [f"{inner}{_encode_string(k)}: {_pretty(v, inner)}" for k, v in value.items()]
-        return "{" + ",".join(items) + newline + "}"
-    if type(value) is list:
-        if not value:
-            return "[]"
-        return "[" + ",".join(inner + _pretty(v, inner) for v in value) + newline + "]"
-    raise TypeError(f"cannot write {type(value).__name__} values")  # pragma: no cover
+    if kind is dict:
+        items = [f"{inner}{_encode_string(k)}: {_pretty(v, inner)}" for k, v in value.items()]  # type: ignore[attr-defined]
+        return "{" + ",".join(items) + newline + "}" if items else "{}"
+    if kind is list:
+        items = [inner + _pretty(v, inner) for v in value]  # type: ignore[attr-defined]
+        return "[" + ",".join(items) + newline + "]" if items else "[]"
+    raise TypeError(f"cannot write {kind.__name__} values")  # pragma: no cover
 
 
 _encode_string = json.encoder.encode_basestring  # the C escaper when available; keeps non-ASCII

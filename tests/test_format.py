@@ -16,8 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import seqthink
-from seqthink import FileSystemStore, SessionRecord, Thought
-from seqthink import _format
+from seqthink import FileSystemStore, SessionRecord, Thought, _format
 from seqthink._format import (
     FormatError,
     SessionHeader,
@@ -866,7 +865,9 @@ def test_branch_ids_round_trip_through_the_filesystem_store(branch_id: str) -> N
 
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 

@@ -1,0 +1,51 @@
+"""The benchmark suite runs and reports every case and target (tiny sizes; nothing is timed here).
+
+The numbers come from `python benchmarks/run.py`; this test only keeps the
+command working, so that a change to the library cannot silently break it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_smoke_run_reports_every_case_and_target(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke", "--skip-peers", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert 0 == done.returncode, done.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    names = [row["name"] for row in report["results"]]
+    for expected in (
+        "think (in memory, validated)",
+        "append, durable, at 10 thoughts",
+        "append floor, non-durable (bare os calls)",
+        "seed scheme save, at 10 thoughts",
+        "memory per stored thought, beyond its text",
+    ):
+        assert expected in names
+    assert any(name.startswith("restore floor") for name in names)
+    assert any(name.startswith("cleanup scan floor") for name in names)
+    skipped = [row for row in report["results"] if row["median"] is None]
+    assert {"skipped: --skip-peers"} == {row["note"] for row in skipped}
+    assert 5 == len(skipped)  # node, and two peers in two modes
+    measured = [row for row in report["results"] if row["median"] is not None]
+    assert all(row["min"] <= row["median"] <= row["max"] for row in measured)
+    assert 9 == len(report["targets"])
+    assert "target" in done.stdout
