@@ -380,10 +380,14 @@ class FileSystemStore(SessionStore):
         ]
 
     def _cleanup(self, cutoff_ns: int, limit: int | None) -> list[str]:
-        for tomb in self._entries(lambda name: name.startswith(_TOMB_PREFIX)):
+        found = self._entries(lambda name: _is_session_id(name) or name.startswith(_TOMB_PREFIX))
+        for tomb in (name for name in found if name.startswith(_TOMB_PREFIX)):
             _remove_tree(os.path.join(self._root, tomb))  # left by a delete that was interrupted
+        sessions = [name for name in found if not name.startswith(_TOMB_PREFIX)]
         old = sorted(
-            (h.last_activity_ns, h.session_id) for h in self._headers() if h.last_activity_ns < cutoff_ns
+            (h.last_activity_ns, h.session_id)
+            for h in self._headers(sessions)
+            if h.last_activity_ns < cutoff_ns
         )
         deleted: list[str] = []
         for _, sid in old:
@@ -475,13 +479,17 @@ class FileSystemStore(SessionStore):
 
     # --- reading -------------------------------------------------------------
 
-    def _read_header(self, session_id: str) -> SessionHeader | None:
-        """The committed session.json, None when there is none, or CorruptSessionError."""
+    def _read_header(self, session_id: str, *, listed: bool = False) -> SessionHeader | None:
+        """The committed session.json, None when there is none, or CorruptSessionError.
+
+        ``listed``: the root's listing just said this name is a folder, not a link
+        (as an lstat would), so the lstat is skipped.
+        """
         directory = os.path.join(self._root, session_id)
         path = os.path.join(directory, SESSION_FILE)
         try:
-            info = os.lstat(directory)
-            if not stat.S_ISDIR(info.st_mode):
+            info = None if listed else os.lstat(directory)
+            if info is not None and not stat.S_ISDIR(info.st_mode):
                 kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a folder"
                 raise CorruptSessionError(session_id, [(directory, f"is {kind}; not followed")])
             header = _format.decode_session(_read_file(path))
@@ -533,11 +541,13 @@ class FileSystemStore(SessionStore):
                 raise StoreError(f"could not read {path}: {_reason(exc)}") from exc
             position += 1
 
-    def _headers(self) -> Iterator[SessionHeader]:
-        """The committed header of every session folder; unreadable ones are logged and skipped."""
-        for name in self._entries(_is_session_id):
+    def _headers(self, names: Iterable[str] | None = None) -> Iterator[SessionHeader]:
+        """The committed header of every session folder (or of ``names``, folders the root
+        listed); unreadable ones are logged and skipped.
+        """
+        for name in self._entries(_is_session_id) if names is None else names:
             try:
-                header = self._read_header(name)
+                header = self._read_header(name, listed=True)
             except CorruptSessionError as exc:
                 log.warning("skipping unreadable session %r: %s", name, exc)
                 continue

@@ -225,6 +225,8 @@ def _parse(data: bytes) -> Any:
     if not text:
         raise FormatError("the file is empty")
     try:
+        if text.startswith("\ufeff"):  # (json.loads refuses it; the decoder alone would not say why)
+            raise FormatError("not valid JSON (Unexpected UTF-8 BOM at the start)")
         return _decoder.decode(text)
     except FormatError:
         raise
@@ -268,9 +270,10 @@ def decode_thought(data: bytes) -> Thought:
 def decode_session(data: bytes) -> SessionHeader:
     """The metadata in a session.json, or FormatError saying what is wrong."""
     obj = _parse(data)
-    parsed = _session_file_fast(obj)
-    if parsed is None:  # something is off: let the converter say exactly what
-        parsed = _structure(obj, _SessionFile)
+    fast = _session_header_fast(obj)
+    if fast is not None:
+        return fast
+    parsed: _SessionFile = _structure(obj, _SessionFile)  # something is off: the converter says what
     if not 0 <= parsed.total_thoughts <= _MAX_USIZE:
         raise FormatError(f"total_thoughts {parsed.total_thoughts} is out of range")
     if len(set(parsed.branch_ids)) != len(parsed.branch_ids):
@@ -308,29 +311,33 @@ _SESSION_KEYS = ("session_id", "created_at", "last_activity", "total_thoughts", 
 _INSTANT_KEYS = ("secs_since_epoch", "nanos_since_epoch")
 
 
-def _session_file_fast(obj: object) -> _SessionFile | None:
-    """The session file read without the converter, when every key and type is right;
+def _session_header_fast(obj: object) -> SessionHeader | None:
+    """The header read without the converter, when every key, type and range is right;
     None otherwise (the converter then reads it again and names the problem).
     """
     if type(obj) is not dict or tuple(obj) != _SESSION_KEYS:
         return None
-    created, last, ids = obj["created_at"], obj["last_activity"], obj["branch_ids"]
+    session_id, total, ids = obj["session_id"], obj["total_thoughts"], obj["branch_ids"]
     if (
-        type(obj["session_id"]) is not str
-        or type(obj["total_thoughts"]) is not int
+        type(session_id) is not str
+        or type(total) is not int
+        or not 0 <= total <= _MAX_USIZE
         or type(ids) is not list
         or any(type(i) is not str for i in ids)
+        or len(set(ids)) != len(ids)
     ):
         return None
-    instants = []
-    for instant in (created, last):
+    stamps = []
+    for instant in (obj["created_at"], obj["last_activity"]):
         if type(instant) is not dict or tuple(instant) != _INSTANT_KEYS:
             return None
         secs, nanos = instant["secs_since_epoch"], instant["nanos_since_epoch"]
-        if type(secs) is not int or type(nanos) is not int:
+        if type(secs) is not int or type(nanos) is not int or not 0 <= secs <= _MAX_SECS:
             return None
-        instants.append(_Instant(secs, nanos))
-    return _SessionFile(obj["session_id"], instants[0], instants[1], obj["total_thoughts"], ids)
+        if not 0 <= nanos < 1_000_000_000:
+            return None
+        stamps.append(secs * 1_000_000_000 + nanos)
+    return SessionHeader(session_id, stamps[0], stamps[1], total, tuple(ids))
 
 
 def _instant_ns(name: str, instant: _Instant) -> int:

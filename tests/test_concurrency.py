@@ -15,7 +15,7 @@ from seqthink.errors import ConflictError
 from seqthink.testing import sample_session
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
     from pathlib import Path
 
     from seqthink._format import SessionHeader
@@ -111,8 +111,8 @@ def test_cleanup_does_not_delete_a_session_written_after_its_scan(tmp_path: Path
     now = old.last_activity + timedelta(days=2)
     real_headers = store._headers
 
-    def scan_then_write() -> Iterator[SessionHeader]:
-        found = list(real_headers())
+    def scan_then_write(names: Iterable[str] | None = None) -> Iterator[SessionHeader]:
+        found = list(real_headers(names))
         session = store.restore("busy")
         session._clock = lambda: int(now.timestamp() * 1e9)
         session.think("Fresh activity after the scan.")
