@@ -224,9 +224,9 @@ def _parse(data: bytes) -> Any:
         raise FormatError(f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
     if not text:
         raise FormatError("the file is empty")
+    if text.startswith("\ufeff"):  # (json.loads refuses it; the decoder alone would not say why)
+        raise FormatError("not valid JSON (Unexpected UTF-8 BOM at the start)")
     try:
-        if text.startswith("\ufeff"):  # (json.loads refuses it; the decoder alone would not say why)
-            raise FormatError("not valid JSON (Unexpected UTF-8 BOM at the start)")
         return _decoder.decode(text)
     except FormatError:
         raise
@@ -256,9 +256,10 @@ def _structure(obj: Any, cls: type[Any]) -> Any:
 def decode_thought(data: bytes) -> Thought:
     """The thought in a thought file, or FormatError saying what is wrong."""
     obj = _parse(data)
-    parsed = _thought_file_fast(obj)
-    if parsed is None:  # something is off: let the converter say exactly what
-        parsed = _structure(obj, _ThoughtFile)
+    fast = _thought_file_fast(obj)
+    if fast is not None:
+        return fast
+    parsed: _ThoughtFile = _structure(obj, _ThoughtFile)  # something is off: the converter says what
     if parsed.thought_number != parsed.thought_data.thought_number:
         raise FormatError(
             f"thought_number {parsed.thought_number} differs from "
@@ -290,21 +291,23 @@ def decode_session(data: bytes) -> SessionHeader:
 _THOUGHT_FILE_KEYS = ("thought_number", "thought_data")
 
 
-def _thought_file_fast(obj: object) -> _ThoughtFile | None:
-    """The thought file read without the converter, when its keys are the seed's, in the
-    seed's order, and the Thought accepts every value (its own checks are strict);
-    None otherwise (the converter then reads it again and names the problem).
+def _thought_file_fast(obj: object) -> Thought | None:
+    """The thought read without the converter, when the file's keys are the seed's, in the
+    seed's order, the Thought accepts every value (its own checks are strict) and the two
+    numbers agree; None otherwise (the converter then reads it again and names the problem).
     """
-    if type(obj) is not dict or tuple(obj) != _THOUGHT_FILE_KEYS or type(obj["thought_number"]) is not int:
+    if type(obj) is not dict or tuple(obj) != _THOUGHT_FILE_KEYS:
         return None
     data = obj["thought_data"]
     if type(data) is not dict or tuple(data) != _THOUGHT_FIELDS:
         return None
+    number = obj["thought_number"]
+    if type(number) is not int or number != data["thought_number"]:
+        return None
     try:
-        thought = Thought(*data.values())
+        return Thought(*data.values())
     except SeqthinkError:
         return None
-    return _ThoughtFile(obj["thought_number"], thought)
 
 
 _SESSION_KEYS = ("session_id", "created_at", "last_activity", "total_thoughts", "branch_ids")
