@@ -300,7 +300,7 @@ class FileSystemStore(SessionStore):
                 held = None
             try:
                 try:
-                    record = self._load_once(session_id)
+                    record = self._load_once(session_id, held)
                 except (SessionNotFoundError, CorruptSessionError, StoreError):
                     if held is not None and not _same_folder(held, directory):
                         continue  # deleted or replaced while being read
@@ -311,14 +311,17 @@ class FileSystemStore(SessionStore):
                 _close_quietly(held)
         raise SessionNotFoundError(session_id)  # pragma: no cover - deleted and recreated over and over
 
-    def _load_once(self, session_id: str) -> SessionRecord:
+    def _load_once(self, session_id: str, held: int | None = None) -> SessionRecord:
+        """One read of a committed session; ``held``: its folder, open (thoughts are read
+        relative to it, so a link swapped in at the path meanwhile is not followed).
+        """
         header = self._read_header(session_id)
         if header is None:
             raise SessionNotFoundError(session_id)
         directory = os.path.join(self._root, session_id)
         thoughts: list[Thought] = []
         problems: list[tuple[str, str]] = []
-        for position, outcome in self._read_thoughts(directory, header.total_thoughts):
+        for position, outcome in self._read_thoughts(directory, header.total_thoughts, dir_fd=held):
             if isinstance(outcome, Thought):
                 thoughts.append(outcome)
             else:
@@ -506,7 +509,7 @@ class FileSystemStore(SessionStore):
         return header
 
     def _read_thoughts(
-        self, directory: str, count: int, start: int = 1
+        self, directory: str, count: int, start: int = 1, *, dir_fd: int | None = None
     ) -> Iterator[tuple[int, Thought | str]]:
         """Yield (position, thought or what is wrong) for positions start..count.
 
@@ -527,9 +530,11 @@ class FileSystemStore(SessionStore):
                 yield position, span
                 position = last + 1
                 continue
-            path = os.path.join(directory, _format.thought_file_name(position))
+            name = _format.thought_file_name(position)
+            path = os.path.join(directory, name)
             try:
-                yield position, _format.decode_thought(_read_file(path))
+                data = _read_file(path) if dir_fd is None else _read_file(name, dir_fd=dir_fd)
+                yield position, _format.decode_thought(data)
             except FileNotFoundError:
                 if present is None:
                     present = _positions_on_disk(directory, count)
@@ -752,10 +757,12 @@ def _is_folder(path: str) -> bool:
         return False
 
 
-def _read_file(path: str) -> bytes:
-    """A regular file's bytes; links are not followed and FIFOs do not block."""
+def _read_file(path: str, *, dir_fd: int | None = None) -> bytes:
+    """A regular file's bytes (``path`` relative to ``dir_fd`` when given); links are not
+    followed and FIFOs do not block.
+    """
     try:
-        fd = os.open(path, _READ_FLAGS)
+        fd = os.open(path, _READ_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise FormatError("is a symbolic link; not followed") from None

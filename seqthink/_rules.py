@@ -79,6 +79,24 @@ def check_branch_id(value: object) -> None:
 
 def check_thought(thought: Thought) -> None:
     """Check the fields of one thought on their own; raise InvalidThoughtError."""
+    text, number, total = thought.thought, thought.thought_number, thought.total_thoughts
+    if (  # the common case, a plain thought with every field fine, in one expression
+        type(text) is str
+        and text
+        and not text.isspace()
+        and text.isascii()
+        and type(number) is int
+        and 1 <= number <= MAX_NUMBER
+        and type(total) is int
+        and 1 <= total <= MAX_NUMBER
+        and (thought.next_thought_needed is True or thought.next_thought_needed is False)
+        and thought.is_revision is None
+        and thought.revises_thought is None
+        and thought.branch_from_thought is None
+        and thought.branch_id is None
+        and thought.needs_more_thoughts is None
+    ):
+        return
     _check_text(thought.thought)
     _check_number("thought_number", thought.thought_number, optional=False)
     _check_number("total_thoughts", thought.total_thoughts, optional=False)
@@ -109,7 +127,7 @@ def check_field(field: str, value: object) -> None:
 def _check_text(text: object) -> None:
     if not isinstance(text, str):
         raise InvalidThoughtError("thought", text, "must be a string")
-    if not text.strip():
+    if not text or text.isspace():  # (as `not text.strip()`, without the copy)
         raise InvalidThoughtError("thought", text, "must not be empty or only white space")
     if not _encodable(text):
         raise InvalidThoughtError("thought", text, "cannot be encoded as UTF-8 (lone surrogate)")
@@ -166,6 +184,13 @@ def assess(
             thought.thought,
             f"is {len(thought.thought)} characters long; the limit is {max_length}",
         )
+    if (
+        thought.is_revision is None
+        and thought.revises_thought is None
+        and thought.branch_from_thought is None
+        and thought.branch_id is None
+    ):
+        return max(thought.total_thoughts, thought.thought_number), ()  # nothing to warn about
     warnings = _revision_warnings(thought, recorded) + _branch_warnings(thought, recorded)
     if strict and warnings:
         field, message = warnings[0]
