@@ -482,11 +482,14 @@ class FileSystemStore(SessionStore):
 
     # --- reading -------------------------------------------------------------
 
-    def _read_header(self, session_id: str, *, listed: bool = False) -> SessionHeader | None:
+    def _read_header(
+        self, session_id: str, *, listed: bool = False, root: int | None = None
+    ) -> SessionHeader | None:
         """The committed session.json, None when there is none, or CorruptSessionError.
 
         ``listed``: the root's listing just said this name is a folder, not a link
-        (as an lstat would), so the lstat is skipped.
+        (as an lstat would), so the lstat is skipped. ``root``: the root, open, to
+        read relative to.
         """
         directory = os.path.join(self._root, session_id)
         path = os.path.join(directory, SESSION_FILE)
@@ -495,7 +498,11 @@ class FileSystemStore(SessionStore):
             if info is not None and not stat.S_ISDIR(info.st_mode):
                 kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a folder"
                 raise CorruptSessionError(session_id, [(directory, f"is {kind}; not followed")])
-            header = _format.decode_session(_read_file(path))
+            if root is None:
+                data = _read_file(path)
+            else:
+                data = _read_file(f"{session_id}/{SESSION_FILE}", dir_fd=root)
+            header = _format.decode_session(data)
         except FileNotFoundError:
             return None
         except FormatError as exc:
@@ -550,9 +557,20 @@ class FileSystemStore(SessionStore):
         """The committed header of every session folder (or of ``names``, folders the root
         listed); unreadable ones are logged and skipped.
         """
-        for name in self._entries(_is_session_id) if names is None else names:
+        names = self._entries(_is_session_id) if names is None else names
+        try:  # the root held open, for reads relative to it: no path walk from / per session
+            root: int | None = os.open(self._root, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC)
+        except (OSError, AttributeError):  # no O_DIRECTORY (Windows), or gone: read by path
+            root = None
+        try:
+            yield from self._headers_in(names, root)
+        finally:
+            _close_quietly(root)
+
+    def _headers_in(self, names: Iterable[str], root: int | None) -> Iterator[SessionHeader]:
+        for name in names:
             try:
-                header = self._read_header(name, listed=True)
+                header = self._read_header(name, listed=True, root=root)
             except CorruptSessionError as exc:
                 log.warning("skipping unreadable session %r: %s", name, exc)
                 continue
