@@ -89,6 +89,21 @@ def default_root() -> Path:
     return platformdirs.user_state_path("seqthink") / "sessions"
 
 
+def sessions_folder(option: str) -> Path:
+    """A ``--sessions-dir`` value as a folder path, for the command lines.
+
+    A leading ``~`` is expanded: client configurations are JSON, and no shell
+    expands it there. Raises ValueError with a one-line reason for an empty
+    value or a path that exists and is not a folder.
+    """
+    if not option:
+        raise ValueError("must not be empty")
+    folder = Path(option).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{str(folder)!r} exists and is not a folder")
+    return folder
+
+
 class FileSystemStore(SessionStore):
     """Sessions as folders of JSON files, readable and writable by the seed.
 

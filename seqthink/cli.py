@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from seqthink import __version__, render
 from seqthink._box import colour_allowed, display_width, pad
-from seqthink._filesystem import FileSystemStore
+from seqthink._filesystem import FileSystemStore, sessions_folder
 from seqthink._rules import check_session_id
 from seqthink.errors import (
     ConflictError,
@@ -244,12 +244,10 @@ def _store(args: argparse.Namespace) -> FileSystemStore:
     raw: str | None = args.sessions_dir
     if raw is None:
         return FileSystemStore()
-    if not raw:
-        raise _Failure(EXIT_USAGE, "--sessions-dir: must not be empty")
-    folder = Path(raw).expanduser()
-    if folder.exists() and not folder.is_dir():
-        raise _Failure(EXIT_USAGE, f"--sessions-dir: {str(folder)!r} exists and is not a folder")
-    return FileSystemStore(folder)
+    try:
+        return FileSystemStore(sessions_folder(raw))
+    except ValueError as exc:
+        raise _Failure(EXIT_USAGE, f"--sessions-dir: {exc}") from None
 
 
 def _session_id(value: str, option: str = "ID") -> str:

@@ -26,7 +26,6 @@ import os
 import re
 import sys
 from importlib import metadata
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -43,7 +42,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
 
 from seqthink import __version__
 from seqthink._box import colour_allowed, thought_box, thought_logging_disabled
-from seqthink._filesystem import FileSystemStore
+from seqthink._filesystem import FileSystemStore, sessions_folder
 from seqthink.errors import InvalidArgumentError, InvalidSessionIdError
 from seqthink.tool import DEFAULT_NAME, SequentialThinkingTool, mcp_error
 
@@ -246,13 +245,10 @@ class _UsageError(Exception):
 def _tool_from(args: argparse.Namespace) -> SequentialThinkingTool:
     sessions_dir: str | None = args.sessions_dir
     if sessions_dir is not None:
-        if not sessions_dir:
-            raise _UsageError("--sessions-dir: must not be empty")
-        # Client configurations are JSON, not shell: no shell expands a ~ in them.
-        folder = Path(sessions_dir).expanduser()
-        if folder.exists() and not folder.is_dir():
-            raise _UsageError(f"--sessions-dir: {str(folder)!r} exists and is not a folder")
-        sessions_dir = str(folder)
+        try:
+            sessions_dir = str(sessions_folder(sessions_dir))
+        except ValueError as exc:
+            raise _UsageError(f"--sessions-dir: {exc}") from exc
     try:
         return SequentialThinkingTool(
             FileSystemStore(sessions_dir),
