@@ -46,7 +46,7 @@ from seqthink._thought import Thought, ThoughtResult
 from seqthink.errors import CorruptSessionError, InvalidArgumentError, SessionNotFoundError, StoreError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Iterator
+    from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 log = logging.getLogger("seqthink")
 
@@ -263,7 +263,7 @@ class FileSystemStore(SessionStore):
 
     def _catch_up(self, session: ThinkingSession, directory: str, header: SessionHeader) -> None:
         problems = []
-        for position, outcome in self._read_thoughts(
+        for position, outcome, _ in self._read_thoughts(
             directory, header.total_thoughts, start=len(session) + 1
         ):
             if isinstance(outcome, Thought):
@@ -336,12 +336,20 @@ class FileSystemStore(SessionStore):
         directory = os.path.join(self._root, session_id)
         thoughts: list[Thought] = []
         problems: list[tuple[str, str]] = []
-        for position, outcome in self._read_thoughts(directory, header.total_thoughts, dir_fd=held):
+        # The bytes of each branch thought's history file, per branch in history order:
+        # its branch file is checked against them.
+        branches: dict[str, list[Thought]] = {}
+        branch_bytes: dict[str, list[bytes]] = {}
+        for position, outcome, data in self._read_thoughts(directory, header.total_thoughts, dir_fd=held):
             if isinstance(outcome, Thought):
                 thoughts.append(outcome)
+                branch = outcome.branch_id
+                if branch is not None and outcome.branch_from_thought is not None:
+                    branches.setdefault(branch, []).append(outcome)
+                    branch_bytes.setdefault(branch, []).append(data)
             else:
                 problems.append((os.path.join(directory, _format.thought_file_name(position)), outcome))
-        record = SessionRecord.from_thoughts(session_id, header.created_ns, header.last_activity_ns, thoughts)
+        record = SessionRecord(session_id, header.created_ns, header.last_activity_ns, thoughts, branches)
         if not problems and set(record.branches) != set(header.branch_ids):
             problems.append(
                 (
@@ -353,7 +361,7 @@ class FileSystemStore(SessionStore):
                 )
             )
         if not problems:
-            problems.extend(_branch_file_problems(directory, record))
+            problems.extend(_branch_file_problems(directory, record, branch_bytes, held))
         if problems:
             raise CorruptSessionError(session_id, problems)
         return record
@@ -506,34 +514,42 @@ class FileSystemStore(SessionStore):
         (as an lstat would), so the lstat is skipped. ``root``: the root, open, to
         read relative to.
         """
-        directory = os.path.join(self._root, session_id)
-        path = os.path.join(directory, SESSION_FILE)
         try:
-            info = None if listed else os.lstat(directory)
-            if info is not None and not stat.S_ISDIR(info.st_mode):
-                kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a folder"
-                raise CorruptSessionError(session_id, [(directory, f"is {kind}; not followed")])
-            if root is None:
-                data = _read_file(path)
-            else:
+            if listed and root is not None:
                 data = _read_file(f"{session_id}/{SESSION_FILE}", dir_fd=root)
+            else:
+                directory = os.path.join(self._root, session_id)
+                info = None if listed else os.lstat(directory)
+                if info is not None and not stat.S_ISDIR(info.st_mode):
+                    kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a folder"
+                    raise CorruptSessionError(session_id, [(directory, f"is {kind}; not followed")])
+                data = _read_file(os.path.join(directory, SESSION_FILE))
             header = _format.decode_session(data)
         except FileNotFoundError:
             return None
         except FormatError as exc:
-            raise CorruptSessionError(session_id, [(path, str(exc))]) from None
+            raise CorruptSessionError(session_id, [(self._session_file(session_id), str(exc))]) from None
         except OSError as exc:
-            raise StoreError(f"could not read {path}: {_reason(exc)}") from exc
+            raise StoreError(f"could not read {self._session_file(session_id)}: {_reason(exc)}") from exc
         if header.session_id != session_id:
             raise CorruptSessionError(
-                session_id, [(path, f"names session {header.session_id!r}, not the folder's {session_id!r}")]
+                session_id,
+                [
+                    (
+                        self._session_file(session_id),
+                        f"names session {header.session_id!r}, not the folder's {session_id!r}",
+                    )
+                ],
             )
         return header
 
+    def _session_file(self, session_id: str) -> str:
+        return os.path.join(self._root, session_id, SESSION_FILE)
+
     def _read_thoughts(
         self, directory: str, count: int, start: int = 1, *, dir_fd: int | None = None
-    ) -> Iterator[tuple[int, Thought | str]]:
-        """Yield (position, thought or what is wrong) for positions start..count.
+    ) -> Iterator[tuple[int, Thought | str, bytes]]:
+        """Yield (position, thought or what is wrong, the file's bytes) for positions start..count.
 
         Missing files are reported as ranges, so a session.json claiming a
         huge count cannot make this loop for ever.
@@ -549,22 +565,26 @@ class FileSystemStore(SessionStore):
                     if last == position
                     else f"missing, and so are the files up to thought{last}.json"
                 )
-                yield position, span
+                yield position, span, b""
                 position = last + 1
                 continue
             name = _format.thought_file_name(position)
-            path = os.path.join(directory, name)
             try:
-                data = _read_file(path) if dir_fd is None else _read_file(name, dir_fd=dir_fd)
-                yield position, _format.decode_thought(data)
+                data = (
+                    _read_file(os.path.join(directory, name))
+                    if dir_fd is None
+                    else _read_file(name, dir_fd=dir_fd)
+                )
+                yield position, _format.decode_thought(data), data
             except FileNotFoundError:
                 if present is None:
                     present = _positions_on_disk(directory, count)
                     continue  # look at this position again, now knowing what exists
-                yield position, "missing"
+                yield position, "missing", b""
             except FormatError as exc:
-                yield position, str(exc)
+                yield position, str(exc), b""
             except OSError as exc:  # an I/O failure, not damage: say so rather than call it corrupt
+                path = os.path.join(directory, name)
                 raise StoreError(f"could not read {path}: {_reason(exc)}") from exc
             position += 1
 
@@ -678,26 +698,43 @@ def _new_files(record: SessionRecord, keep: int) -> list[tuple[str, bytes]]:
     return files
 
 
-def _branch_file_problems(directory: str, record: SessionRecord) -> list[tuple[str, str]]:
+def _branch_file_problems(
+    directory: str,
+    record: SessionRecord,
+    history_bytes: Mapping[str, Sequence[bytes]],
+    held: int | None = None,
+) -> list[tuple[str, str]]:
     """Check that every branch thought's file holds the same thought as the history.
 
     Branch files are copies the seed reads; restore checks them so that a
-    damaged copy is reported rather than left for the seed to trip over.
+    damaged copy is reported rather than left for the seed to trip over. A
+    copy byte for byte the same as the thought's history file (``history_bytes``,
+    per branch in order) needs no decoding; any other is decoded and compared.
+    ``held``: the session folder, open, to read relative to.
     """
     problems = []
     for branch, thoughts in record.branches.items():
+        originals = history_bytes.get(branch, ())
         for position, expected in enumerate(thoughts, 1):
             names = _format.branch_file_names(branch, position)
             problem = "missing"
             for name in names:
-                path = os.path.join(directory, name)
                 try:
-                    found = _format.decode_thought(_read_file(path))
+                    data = (
+                        _read_file(os.path.join(directory, name))
+                        if held is None
+                        else _read_file(name, dir_fd=held)
+                    )
+                    if position <= len(originals) and data == originals[position - 1]:
+                        problem = ""
+                        break
+                    found = _format.decode_thought(data)
                 except FileNotFoundError:
                     continue
                 except FormatError as exc:
                     problem = str(exc)
                 except OSError as exc:
+                    path = os.path.join(directory, name)
                     raise StoreError(f"could not read {path}: {_reason(exc)}") from exc
                 else:
                     problem = "" if found == expected else "holds a different thought than the history"

@@ -321,26 +321,26 @@ def _session_header_fast(obj: object) -> SessionHeader | None:
     if type(obj) is not dict or tuple(obj) != _SESSION_KEYS:
         return None
     session_id, total, ids = obj["session_id"], obj["total_thoughts"], obj["branch_ids"]
-    if (
-        type(session_id) is not str
-        or type(total) is not int
-        or not 0 <= total <= _MAX_USIZE
-        or type(ids) is not list
-        or any(type(i) is not str for i in ids)
-        or len(set(ids)) != len(ids)
-    ):
+    if type(session_id) is not str or type(total) is not int or not 0 <= total <= _MAX_USIZE:
         return None
-    stamps = []
-    for instant in (obj["created_at"], obj["last_activity"]):
-        if type(instant) is not dict or tuple(instant) != _INSTANT_KEYS:
-            return None
-        secs, nanos = instant["secs_since_epoch"], instant["nanos_since_epoch"]
-        if type(secs) is not int or type(nanos) is not int or not 0 <= secs <= _MAX_SECS:
-            return None
-        if not 0 <= nanos < 1_000_000_000:
-            return None
-        stamps.append(secs * 1_000_000_000 + nanos)
-    return SessionHeader(session_id, stamps[0], stamps[1], total, tuple(ids))
+    if type(ids) is not list or (ids and (any(type(i) is not str for i in ids) or len(set(ids)) != len(ids))):
+        return None
+    created, last = _instant_fast(obj["created_at"]), _instant_fast(obj["last_activity"])
+    if created is None or last is None:
+        return None
+    return SessionHeader(session_id, created, last, total, tuple(ids))
+
+
+def _instant_fast(instant: object) -> int | None:
+    """A {secs_since_epoch, nanos_since_epoch} pair in ns, or None if anything is off."""
+    if type(instant) is not dict or tuple(instant) != _INSTANT_KEYS:
+        return None
+    secs, nanos = instant["secs_since_epoch"], instant["nanos_since_epoch"]
+    if type(secs) is not int or type(nanos) is not int:
+        return None
+    if not (0 <= secs <= _MAX_SECS and 0 <= nanos < 1_000_000_000):
+        return None
+    return secs * 1_000_000_000 + nanos
 
 
 def _instant_ns(name: str, instant: _Instant) -> int:

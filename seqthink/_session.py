@@ -354,7 +354,12 @@ class ThinkingSession:
         session = cls(record.session_id, strict=strict, max_thought_length=max_thought_length, clock=clock)
         session._created_ns = record.created_ns
         session._last_activity_ns = record.last_activity_ns
-        for thought in record.thoughts:
-            session._append(thought)
+        # What _append does per thought, done for them all at once.
+        session._history = history = list(record.thoughts)
+        session._numbers = {thought.thought_number for thought in history}
+        branches = session._branches
+        for thought in history:
+            if thought.branch_from_thought is not None and thought.branch_id is not None:
+                branches.setdefault(thought.branch_id, []).append(thought)
         session._known.add((len(session._history), record.last_activity_ns))
         return session

@@ -337,6 +337,23 @@ def test_damaged_branch_copies_are_reported(store: FileSystemStore) -> None:
     ]
 
 
+def test_a_branch_copy_written_differently_but_holding_the_same_thought_is_accepted(
+    store: FileSystemStore,
+) -> None:
+    """Restore compares a branch copy to its history file byte for byte first; a copy with
+    other bytes (here compact JSON, keys reordered) is decoded and compared as a thought.
+    """
+    store.save(sample_session())
+    path = folder(store) / "branch_alt_thought1.json"
+    obj = json.loads(path.read_bytes())
+    path.write_text(json.dumps({"thought_data": obj["thought_data"], "thought_number": obj["thought_number"]}))
+    assert store.restore("sample").branches["alt"] == sample_session().branches["alt"]
+    obj["thought_data"]["thought"] += " (edited)"
+    path.write_text(json.dumps(obj))
+    with pytest.raises(CorruptSessionError, match="holds a different thought"):
+        store.restore("sample")
+
+
 def test_save_refuses_to_overwrite_an_unreadable_session(store: FileSystemStore) -> None:
     """Saving over a session whose session.json cannot be read raises and leaves it alone."""
     store.save(sample_session())

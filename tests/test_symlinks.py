@@ -310,8 +310,9 @@ def _toctou(reason: str) -> pytest.MarkDecorator:
 
 
 _READS_BY_PATH = (
-    "_read_header lstat()s root/<id>, then os.open()s root/<id>/session.json, and _read_thoughts "
-    "and _branch_file_problems open root/<id>/thought{k}.json and branch files, all by path; "
+    "_read_header lstat()s root/<id>, then os.open()s root/<id>/session.json by path, and an "
+    "append's catch-up opens root/<id>/thought{k}.json by path (restore reads thought and branch "
+    "files relative to the folder it holds open); "
     "O_NOFOLLOW guards only the last component, so a link swapped in after the lstat is followed"
 )
 _WRITES_BY_PATH = (
