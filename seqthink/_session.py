@@ -6,7 +6,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import TypeVar, overload
@@ -132,6 +132,61 @@ def check_options(*, strict: object, max_thought_length: object) -> None:
         raise InvalidArgumentError("max_thought_length", max_thought_length, "must be an integer >= 1")
 
 
+class NumberSet(Collection[int]):
+    """The thought numbers a session holds, at about one bit per number.
+
+    A set would cost some 50 bytes per thought. Numbers are usually 1..n with
+    a few gaps, so they are kept as bits, the bitmap growing as far as eight
+    numbers per thought recorded (at least 8,192); a number beyond that (one far
+    ahead of the rest) goes into a small set instead, so a single huge number
+    cannot make the bitmap huge.
+    """
+
+    __slots__ = ("_bits", "_far", "_size")
+
+    _MIN_BYTES = 1024
+
+    def __init__(self, numbers: Iterable[int] = ()) -> None:
+        self._bits = bytearray()
+        self._far: set[int] = set()
+        self._size = 0
+        for number in numbers:
+            self.add(number)
+
+    def add(self, number: int) -> None:
+        byte, bit = number >> 3, 1 << (number & 7)
+        bits = self._bits
+        if byte < len(bits):
+            if bits[byte] & bit or (self._far and number in self._far):
+                return
+        else:
+            if number in self._far:
+                return
+            if byte >= max(self._MIN_BYTES, self._size + 1):  # too far ahead for the bitmap
+                self._far.add(number)
+                self._size += 1
+                return
+            bits.extend(bytes(byte + 1 - len(bits)))
+        bits[byte] |= bit
+        self._size += 1
+
+    def __contains__(self, number: object) -> bool:
+        if type(number) is not int or number < 0:
+            return False
+        byte = number >> 3
+        if byte < len(self._bits):
+            return bool(self._bits[byte] & (1 << (number & 7))) or number in self._far
+        return number in self._far
+
+    def __iter__(self) -> Iterator[int]:
+        """The numbers in ascending order."""
+        dense = (i * 8 + j for i, byte in enumerate(self._bits) if byte for j in range(8) if byte >> j & 1)
+        return iter(sorted({*dense, *self._far}))
+
+    def __len__(self) -> int:
+        return self._size
+
+
 class KnownStates(Collection[tuple[int, int]]):
     """The latest (thought count, last_activity_ns) states a session was restored as
     or handed to a store to save. Thread-safe: a store's worker thread reads it
@@ -187,7 +242,7 @@ class ThinkingSession:
         self._created_ns = self._last_activity_ns = self._clock()
         self._history: list[Thought] = []
         self._branches: dict[str, list[Thought]] = {}
-        self._numbers: set[int] = set()
+        self._numbers = NumberSet()
         # (thought count, last_activity_ns) of the latest states this session was
         # restored as or handed to a store; a stored copy in one of them is a
         # prefix of this session, so saving over it loses nothing.
@@ -356,7 +411,7 @@ class ThinkingSession:
         session._last_activity_ns = record.last_activity_ns
         # What _append does per thought, done for them all at once.
         session._history = history = list(record.thoughts)
-        session._numbers = {thought.thought_number for thought in history}
+        session._numbers = NumberSet(thought.thought_number for thought in history)
         branches = session._branches
         for thought in history:
             if thought.branch_from_thought is not None and thought.branch_id is not None:

@@ -47,5 +47,8 @@ def test_the_smoke_run_reports_every_case_and_target(tmp_path: Path) -> None:
     assert 5 == len(skipped)  # node, and two peers in two modes
     measured = [row for row in report["results"] if row["median"] is not None]
     assert all(row["min"] <= row["median"] <= row["max"] for row in measured)
-    assert 9 == len(report["targets"])
+    assert 11 == len(report["targets"])
+    names_of_targets = {row["target"] for row in report["targets"]}
+    assert "bytes per stored thought beyond its text" in names_of_targets
+    assert "tool peak RSS at the end / once the live cap is reached" in names_of_targets
     assert "target" in done.stdout

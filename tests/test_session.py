@@ -8,12 +8,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 import seqthink
-from seqthink import SessionMetadata, ThinkingSession, Thought, ThoughtResult
+from seqthink import SessionMetadata, ThinkingSession, Thought, ThoughtResult, _rules
+from seqthink._session import NumberSet
 from seqthink.errors import InvalidArgumentError, InvalidSessionIdError, InvalidThoughtError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -826,3 +827,35 @@ SessionAgainstModel.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_session_against_model = SessionAgainstModel.TestCase
+
+
+# --- the set of thought numbers -------------------------------------------------------
+
+_NUMBERS = st.one_of(st.integers(1, 50), st.integers(1, 20_000), st.integers(1, _rules.MAX_NUMBER))
+
+
+@given(st.lists(_NUMBERS, max_size=80), st.lists(st.integers(-5, 20_050), max_size=40))
+def test_number_set_behaves_like_a_set(added: list[int], probes: list[int]) -> None:
+    """NumberSet keeps numbers as bits, with far ones in a set; it must answer as a set would."""
+    numbers, reference = NumberSet(), set()
+    for n in added:
+        numbers.add(n)
+        reference.add(n)
+        assert n in numbers
+    assert len(numbers) == len(reference)
+    assert list(numbers) == sorted(reference)
+    assert all((p in numbers) == (p in reference) for p in probes + added)
+    text: object = "1"
+    assert text not in numbers
+    assert list(NumberSet(added)) == sorted(reference)
+
+
+def test_number_set_keeps_a_far_number_out_of_the_bitmap() -> None:
+    """One huge thought number costs a set entry, not a bitmap reaching up to it."""
+    numbers = NumberSet([1, 2, _rules.MAX_NUMBER])
+    assert _rules.MAX_NUMBER in numbers
+    assert len(numbers._bits) <= 1
+    session = ThinkingSession("far")
+    session.think("far ahead", thought_number=10**9)
+    result = session.think("revise it", is_revision=True, revises_thought=10**9)
+    assert result.warnings == ()
