@@ -24,6 +24,7 @@ __all__ = [
     "Clock",
     "FileSystemStore",
     "MemoryStore",
+    "RedisStore",
     "SessionMetadata",
     "SessionRecord",
     "SessionStore",
@@ -35,3 +36,16 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from seqthink._redis import RedisStore
+
+
+def __getattr__(name: str) -> object:
+    # RedisStore needs redis-py, an optional extra: import it only when asked for.
+    if name == "RedisStore":
+        from seqthink._redis import RedisStore  # noqa: PLC0415 - on demand
+
+        return RedisStore
+    raise AttributeError(f"module 'seqthink' has no attribute {name!r}")

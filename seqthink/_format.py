@@ -310,6 +310,26 @@ def _thought_file_fast(obj: object) -> Thought | None:
         return None
 
 
+def encode_compact_thought(thought: Thought) -> bytes:
+    """One thought as one line of JSON, the seed's field names in order: the form the
+    Redis store keeps (no file around it, so no thought_number wrapper).
+    """
+    data = {name: getattr(thought, name) for name in _THOUGHT_FIELDS}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode_compact_thought(data: bytes) -> Thought:
+    """The thought :func:`encode_compact_thought` wrote, or FormatError saying what is wrong."""
+    obj = _parse(data)
+    if type(obj) is dict and tuple(obj) == _THOUGHT_FIELDS:
+        try:
+            return Thought(*obj.values())
+        except SeqthinkError:
+            pass  # the converter says what
+    thought: Thought = _structure(obj, Thought)
+    return thought
+
+
 _SESSION_KEYS = ("session_id", "created_at", "last_activity", "total_thoughts", "branch_ids")
 _INSTANT_KEYS = ("secs_since_epoch", "nanos_since_epoch")
 

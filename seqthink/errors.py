@@ -22,6 +22,7 @@ __all__ = [
     "InvalidThoughtError",
     "SeqthinkError",
     "SessionNotFoundError",
+    "StoreConnectionError",
     "StoreError",
     "ToolInputError",
 ]
@@ -123,6 +124,16 @@ class StoreError(SeqthinkError):
 
     The original exception is kept as ``__cause__``. The stored data stays at
     its previous committed state.
+    """
+
+
+class StoreConnectionError(StoreError):
+    """The store's server could not be reached, or did not answer in time.
+
+    The original exception (redis-py's ConnectionError or TimeoutError) is kept
+    as ``__cause__``. Each write is applied whole or not at all; when the
+    connection failed after a write was sent, it may have been applied, and
+    the store's own retries never apply one twice.
     """
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
+
 from seqthink import FileSystemStore, MemoryStore, SessionStore
 from seqthink.testing import StoreTests
 
@@ -28,3 +30,21 @@ class TestFileSystemStore(StoreTests):
 class TestFileSystemStoreNotDurable(TestFileSystemStore):
     def make_store(self, tmp_path: Path) -> SessionStore:
         return FileSystemStore(tmp_path / "sessions", durable=False)
+
+
+class TestRedisStore(StoreTests):
+    """Against a real redis-server: see tests/redis_server.py for where it comes from."""
+
+    @pytest.fixture(autouse=True)
+    def _server(self, redis_url: str, redis_prefix: str) -> None:
+        self.url, self.prefix = redis_url, redis_prefix
+
+    def make_store(self, tmp_path: Path) -> SessionStore:
+        from seqthink import RedisStore
+
+        return RedisStore(self.url, prefix=self.prefix)
+
+    def reopen(self, store: SessionStore) -> SessionStore:
+        from seqthink import RedisStore
+
+        return RedisStore(self.url, prefix=self.prefix)

@@ -346,7 +346,9 @@ def test_a_branch_copy_written_differently_but_holding_the_same_thought_is_accep
     store.save(sample_session())
     path = folder(store) / "branch_alt_thought1.json"
     obj = json.loads(path.read_bytes())
-    path.write_text(json.dumps({"thought_data": obj["thought_data"], "thought_number": obj["thought_number"]}))
+    path.write_text(
+        json.dumps({"thought_data": obj["thought_data"], "thought_number": obj["thought_number"]})
+    )
     assert store.restore("sample").branches["alt"] == sample_session().branches["alt"]
     obj["thought_data"]["thought"] += " (edited)"
     path.write_text(json.dumps(obj))
