@@ -136,46 +136,39 @@ class NumberSet(Collection[int]):
     """The thought numbers a session holds, at about one bit per number.
 
     A set would cost some 50 bytes per thought. Numbers are usually 1..n with
-    a few gaps, so they are kept as bits, the bitmap growing as far as eight
-    numbers per thought recorded (at least 8,192); a number beyond that (one far
-    ahead of the rest) goes into a small set instead, so a single huge number
-    cannot make the bitmap huge.
+    a few gaps, so they are kept as bits; the bitmap grows as far as eight
+    numbers per thought recorded (at least 8,192), and a number beyond that
+    (one far ahead of the rest) goes into a small set instead, so a single
+    huge number cannot make the bitmap huge.
     """
 
-    __slots__ = ("_bits", "_far", "_size")
+    __slots__ = ("_bits", "_far")
 
     _MIN_BYTES = 1024
 
     def __init__(self, numbers: Iterable[int] = ()) -> None:
         self._bits = bytearray()
         self._far: set[int] = set()
-        self._size = 0
-        for number in numbers:
-            self.add(number)
+        for count, number in enumerate(numbers, 1):
+            self.add(number, count)
 
-    def add(self, number: int) -> None:
-        byte, bit = number >> 3, 1 << (number & 7)
+    def add(self, number: int, count: int) -> None:
+        """Add ``number``, the ``count``-th thought recorded (which bounds the bitmap)."""
+        byte = number >> 3
         bits = self._bits
-        if byte < len(bits):
-            if bits[byte] & bit or (self._far and number in self._far):
-                return
-        else:
-            if number in self._far:
-                return
-            if byte >= max(self._MIN_BYTES, self._size + 1):  # too far ahead for the bitmap
+        if byte >= len(bits):
+            if byte >= count + self._MIN_BYTES:  # too far ahead for the bitmap
                 self._far.add(number)
-                self._size += 1
                 return
             bits.extend(bytes(byte + 1 - len(bits)))
-        bits[byte] |= bit
-        self._size += 1
+        bits[byte] |= 1 << (number & 7)
 
     def __contains__(self, number: object) -> bool:
         if type(number) is not int or number < 0:
             return False
         byte = number >> 3
-        if byte < len(self._bits):
-            return bool(self._bits[byte] & (1 << (number & 7))) or number in self._far
+        if byte < len(self._bits) and self._bits[byte] & (1 << (number & 7)):
+            return True
         return number in self._far
 
     def __iter__(self) -> Iterator[int]:
@@ -184,7 +177,7 @@ class NumberSet(Collection[int]):
         return iter(sorted({*dense, *self._far}))
 
     def __len__(self) -> int:
-        return self._size
+        return sum(1 for _ in self)
 
 
 class KnownStates(Collection[tuple[int, int]]):
@@ -378,7 +371,7 @@ class ThinkingSession:
 
     def _append(self, thought: Thought) -> None:
         self._history.append(thought)
-        self._numbers.add(thought.thought_number)
+        self._numbers.add(thought.thought_number, len(self._history))
         branch = _rules.branch_of(thought)
         if branch is not None:
             self._branches.setdefault(branch, []).append(thought)
