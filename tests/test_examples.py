@@ -28,17 +28,24 @@ CHECKED = {
     "function_calling.py",
     "agent_loop.py",
     "inspect_sessions.py",
+    "redis_store.py",
 }
 #: Command-line arguments an example runs with here (one that serves stdio is told to test itself).
 ARGUMENTS = {"mcp_server.py": ["--self-test"]}
 #: Examples that need the MCP SDK (the ``mcp`` extra); they are skipped without it.
 NEEDS_MCP = {"mcp_server.py"}
 HAVE_MCP = importlib.util.find_spec("mcp") is not None
+#: Examples that need a Redis server: they get the ``redis_url`` fixture's (tests/conftest.py).
+NEEDS_REDIS = {"redis_store.py"}
 
 
-def run(path: Path, tmp_path: Path, *python_flags: str) -> subprocess.CompletedProcess[str]:
+def run(
+    path: Path, tmp_path: Path, *python_flags: str, redis_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run one example as a script, from a scratch folder, with the sessions folder in ``tmp_path``."""
     env = dict(os.environ)
+    if redis_url is not None:
+        env["SEQTHINK_REDIS_URL"] = redis_url
     env["SEQTHINK_SESSIONS_DIR"] = str(tmp_path / "sessions")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["PYTHONIOENCODING"] = "utf-8"
@@ -77,9 +84,10 @@ def test_every_example_is_checked_here() -> None:
         for p in EXAMPLES
     ],
 )
-def test_example_runs_cleanly(path: Path, tmp_path: Path) -> None:
+def test_example_runs_cleanly(path: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Each example exits 0, prints something, and writes nothing on standard error."""
-    completed = run(path, tmp_path, "-W", "error")
+    url = request.getfixturevalue("redis_url") if path.name in NEEDS_REDIS else None
+    completed = run(path, tmp_path, "-W", "error", redis_url=url)
     assert (0, "") == (completed.returncode, completed.stderr)
     assert completed.stdout.strip()
 
@@ -233,3 +241,17 @@ def test_inspect_sessions_drives_the_command_line(tmp_path: Path) -> None:
         item["session_id"] for item in listed
     ]
     assert not (tmp_path / "sessions").exists()  # the example keeps to its scratch folder
+
+
+def test_redis_store_shares_one_session_between_replicas(tmp_path: Path, redis_url: str) -> None:
+    """Two stores append to one session, the other reads it back, and it is aged out and gone."""
+    completed = run(ROOT / "examples" / "redis_store.py", tmp_path, redis_url=redis_url)
+    assert 0 == completed.returncode, completed.stderr
+    out = completed.stdout
+    assert "history length 3, branches ['bulk']" in out
+    assert "  2. Copy sessions one by one, checking each." in out
+    assert "thoughts after the async append: 4" in out
+    assert "listed: [('plan', 4, ('bulk',))]" in out
+    assert "cleanup of sessions idle for a day: []" in out
+    assert "cleanup of sessions idle for any time: ['plan']" in out
+    assert "still there: False" in out
