@@ -25,7 +25,6 @@ import asyncio
 import logging
 import re
 import secrets
-import time
 import weakref
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -34,7 +33,7 @@ import attrs
 
 from seqthink import _format, _rules
 from seqthink._format import FormatError
-from seqthink._session import SessionMetadata, SessionRecord, ns_to_datetime
+from seqthink._session import SessionMetadata, SessionRecord, now_ns, ns_to_datetime
 from seqthink._store import SessionStore
 from seqthink._thought import Thought, ThoughtResult
 from seqthink.errors import (
@@ -72,20 +71,23 @@ _COMMIT = """
 -- KEYS: meta, thoughts, numbers, branch_ids, ops, index, then the branch key of each new
 --       branch thought.
 -- ARGV: session id, token, expected created_ns ('' when none may be stored), expected
---       count, expected last_activity_ns, created_ns, last_activity_ns, score, then four
---       per new thought: its JSON, its number, the index in KEYS of its branch key (0: none),
---       its branch id.
+--       count, expected last_activity_ns, created_ns, last_activity_ns, score, the prefix
+--       of the session's branch keys, then four per new thought: its JSON, its number, the
+--       index in KEYS of its branch key (0: none), its branch id.
 -- Returns 1 when written, 2 when this token was written before, 0 when the stored state
 -- is not the expected one (nothing is written).
 if redis.call('LPOS', KEYS[5], ARGV[2]) then return 2 end
 local stored = redis.call('HMGET', KEYS[1], 'created_ns', 'count', 'last_activity_ns')
 if ARGV[3] == '' then
   if stored[1] then return 0 end
+  -- No session: clear anything a damaged one left without its meta hash.
+  for _, id in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do redis.call('DEL', ARGV[9] .. id) end
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 elseif stored[1] ~= ARGV[3] or stored[2] ~= ARGV[4] or stored[3] ~= ARGV[5] then
   return 0
 end
 local count = tonumber(ARGV[4])
-for i = 9, #ARGV, 4 do
+for i = 10, #ARGV, 4 do
   count = count + 1
   redis.call('RPUSH', KEYS[2], ARGV[i])
   redis.call('SADD', KEYS[3], ARGV[i + 1])
@@ -276,7 +278,7 @@ class RedisStore(SessionStore):
         keys: list[bytes | str] = list(self._keys(session_id))
         args: list[bytes | str | int] = [session_id, token]
         args += [b"", b"0", b""] if expected is None else [e or b"" for e in expected]
-        args += [created_ns, last_activity_ns, last_activity_ns // 1000]
+        args += [created_ns, last_activity_ns, last_activity_ns // 1000, self._branch_prefix(session_id)]
         branch_keys: dict[str, int] = {}
         for thought in thoughts:
             branch = _rules.branch_of(thought)
@@ -341,7 +343,7 @@ class RedisStore(SessionStore):
             recorded_thought = (
                 thought if total == thought.total_thoughts else attrs.evolve(thought, total_thoughts=total)
             )
-            now = time.time_ns()
+            now = now_ns()  # the clock ThinkingSession reads by default
             if stored is None:
                 created, count, last = now, 0, now
             else:

@@ -11,9 +11,12 @@ every step it checks that the two agree: the same results, the same errors
 nanosecond, listed the same way, and the filesystem root holding exactly
 the committed files of exactly the stored sessions.
 
-The machine is written once and run three ways: through the sync methods,
-through their async twins (on an event loop kept for each example), and a
-smaller run with ``durable=True``. ``SEQTHINK_SOAK=N`` runs N times as many
+The machine is written once and run five ways: through the sync methods,
+through their async twins (on an event loop kept for each example), a
+smaller run with ``durable=True``, and on RedisStore, sync and async, where
+the invariant checks the server holds exactly the keys of the stored sessions
+(the ``redis_url`` fixture's server; skipped without one, as tests/conftest.py
+says). ``SEQTHINK_SOAK=N`` runs N times as many
 examples. Failures it found are replayed step by step at the end of the file.
 
 Time: every session reads one fake clock, which moves 1 ms at the start of
@@ -32,12 +35,14 @@ import functools
 import os
 import shutil
 import tempfile
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 from unittest import mock
 
+import pytest
 from hypothesis import HealthCheck, currently_in_test_context, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, MultipleResults, RuleBasedStateMachine, invariant, multiple, rule
@@ -253,6 +258,7 @@ class StoresAgree(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.default_clock.stop()
         if self.loop is not None:
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
             self.loop.run_until_complete(self.loop.shutdown_default_executor())
             self.loop.close()
         shutil.rmtree(self.root, ignore_errors=True)
@@ -470,6 +476,66 @@ class StoresAgreeDurable(StoresAgree):
     durable = True
 
 
+class StoresAgreeRedis(StoresAgree):
+    """The machine on RedisStore (two handles, each its own connections) against the model."""
+
+    url: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        self.prefix = f"seqthink-model:{uuid.uuid4().hex}:"
+        super().__init__()
+
+    def open(self) -> SessionStore:  # type: ignore[override]
+        from seqthink import RedisStore
+
+        return RedisStore(self.url, prefix=self.prefix)
+
+    def teardown(self) -> None:
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        keys = list(client.scan_iter(match=self.prefix + "*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+        super().teardown()
+
+    @invariant()
+    def disk_holds_exactly_the_committed_files(self) -> None:
+        """The keys of exactly the stored sessions, and only the ones their thoughts call for."""
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        try:
+            found = {key.decode() for key in client.scan_iter(match=self.prefix + "*", count=1000)}
+        finally:
+            client.close()
+        expected = set()
+        for session_id in SESSION_IDS:
+            if not self.model.exists(session_id):
+                continue
+            session = self.model.restore(session_id)
+            at = f"{self.prefix}s:{session_id}:"
+            expected.update({at + "meta", at + "ops", self.prefix + "index"})
+            if len(session):
+                expected.update({at + "thoughts", at + "numbers"})
+            if session.branches:
+                expected.add(at + "branch_ids")
+                expected.update(at + "branch:" + branch for branch in session.branches)
+        assert expected == found
+
+
+class StoresAgreeRedisAsync(StoresAgreeRedis):
+    """RedisStore through its async twins, on redis.asyncio."""
+
+    use_async = True
+
+
+@pytest.fixture
+def _redis_for_the_model(redis_url: str) -> None:
+    StoresAgreeRedis.url = redis_url
+
+
 #: ``SEQTHINK_SOAK=N`` runs N times as many examples (as tests/test_crash.py runs N times as many trials).
 SOAK = max(1, int(os.environ.get("SEQTHINK_SOAK", "1") or "1"))
 _SETTINGS: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
@@ -478,9 +544,16 @@ StoresAgreeSync.TestCase.settings = settings(max_examples=100 * SOAK, stateful_s
 StoresAgreeAsync.TestCase.settings = settings(max_examples=100 * SOAK, stateful_step_count=40, **_SETTINGS)
 StoresAgreeDurable.TestCase.settings = settings(max_examples=50 * SOAK, stateful_step_count=40, **_SETTINGS)
 
+StoresAgreeRedis.TestCase.settings = settings(max_examples=50 * SOAK, stateful_step_count=40, **_SETTINGS)
+StoresAgreeRedisAsync.TestCase.settings = settings(
+    max_examples=50 * SOAK, stateful_step_count=40, **_SETTINGS
+)
+
 TestStoresAgreeSync = StoresAgreeSync.TestCase
 TestStoresAgreeAsync = StoresAgreeAsync.TestCase
 TestStoresAgreeDurable = StoresAgreeDurable.TestCase
+TestStoresAgreeRedis = pytest.mark.usefixtures("_redis_for_the_model")(StoresAgreeRedis.TestCase)
+TestStoresAgreeRedisAsync = pytest.mark.usefixtures("_redis_for_the_model")(StoresAgreeRedisAsync.TestCase)
 
 
 # --- failures the machine found, replayed step by step (regression tests) ---------------

@@ -483,3 +483,15 @@ def test_bad_prefixes_are_refused(redis_url: str, prefix: Any) -> None:
 def test_restore_of_a_missing_session(store: RedisStore) -> None:
     with pytest.raises(SessionNotFoundError):
         store.restore("nobody")
+
+
+def test_a_new_session_clears_what_a_damaged_one_left(store: RedisStore, raw: Any, redis_prefix: str) -> None:
+    """Keys left without their meta hash are not a session; writing one anew replaces them."""
+    store.save(sample_session("left"))
+    raw.delete(f"{redis_prefix}s:left:meta")
+    assert not store.exists("left")
+    assert 1 == store.append("left", Thought("fresh start", 1, 1, False)).thought_history_length
+    again = store.restore("left")
+    assert ["fresh start"] == [t.thought for t in again.thought_history]
+    assert {} == dict(again.branches)
+    assert not raw.exists(f"{redis_prefix}s:left:branch:alt")
