@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 URL_ENV = "SEQTHINK_REDIS_URL"
-REQUIRE_ENV = "SEQTHINK_REQUIRE_REDIS"
+REQUIRE_ENV = "SEQTHINK_REQUIRE_REDIS"  # (or CI=true)
 
 
 def free_port() -> int:
@@ -80,4 +80,4 @@ def binary() -> str | None:
 
 
 def required() -> bool:
-    return os.environ.get(REQUIRE_ENV, "") not in ("", "0")
+    return os.environ.get(REQUIRE_ENV, "") not in ("", "0") or os.environ.get("CI", "") == "true"
