@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from typing import TextIO
 
+    from seqthink._store import SessionStore
     from seqthink._thought import Thought, ThoughtResult
 
 __all__ = ["SERVER_NAME", "build_server", "main", "serve_stdio", "stderr_logger"]
@@ -209,6 +210,18 @@ def _parser() -> argparse.ArgumentParser:
         "expanded (default: $SEQTHINK_SESSIONS_DIR, else the per-user state folder of seqthink)",
     )
     parser.add_argument(
+        "--redis-url",
+        metavar="URL",
+        help="keep sessions in Redis at this URL (redis://, rediss:// or unix://) instead of a "
+        "folder, so several servers can share them; needs seqthink[redis]",
+    )
+    parser.add_argument(
+        "--redis-prefix",
+        metavar="PREFIX",
+        default="seqthink:",
+        help="with --redis-url: the prefix of every key (default: %(default)s)",
+    )
+    parser.add_argument(
         "--default-session",
         metavar="ID",
         default="default",
@@ -238,20 +251,47 @@ def _version() -> str:
     return f"{_PROG} (seqthink {__version__}, mcp {sdk})"
 
 
+def _redact(url: str) -> str:
+    """The URL without a password, for messages."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at:
+        return url
+    user = credentials.partition(":")[0]
+    return f"{scheme}://{user + ':***' if ':' in credentials else user}@{host}"
+
+
 class _UsageError(Exception):
     """A bad option value; the message is one line naming the option."""
 
 
-def _tool_from(args: argparse.Namespace) -> SequentialThinkingTool:
+def _store_from(args: argparse.Namespace) -> SessionStore:
+    if args.redis_url is not None:
+        if args.sessions_dir is not None:
+            raise _UsageError("--sessions-dir and --redis-url: give one of them, not both")
+        try:
+            from seqthink._redis import RedisStore  # noqa: PLC0415 - needs the optional redis extra
+        except ImportError as exc:
+            raise _UsageError(f"--redis-url: {exc}") from exc
+        try:
+            return RedisStore(args.redis_url, prefix=args.redis_prefix)
+        except InvalidArgumentError as exc:
+            option = "--redis-prefix" if exc.name == "prefix" else "--redis-url"
+            raise _UsageError(f"{option}: {exc.reason} (got {_short(exc.value)})") from exc
     sessions_dir: str | None = args.sessions_dir
     if sessions_dir is not None:
         try:
             sessions_dir = str(sessions_folder(sessions_dir))
         except ValueError as exc:
             raise _UsageError(f"--sessions-dir: {exc}") from exc
+    return FileSystemStore(sessions_dir)
+
+
+def _tool_from(args: argparse.Namespace) -> SequentialThinkingTool:
+    store = _store_from(args)
     try:
         return SequentialThinkingTool(
-            FileSystemStore(sessions_dir),
+            store,
             default_session_id=args.default_session,
             name=args.tool_name,
             strict=args.strict,
@@ -277,7 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{_PROG}: error: {exc}\n")
         return 2
     store = tool.store
-    where = store.root if isinstance(store, FileSystemStore) else store
+    where: object = store.root if isinstance(store, FileSystemStore) else store
+    if args.redis_url is not None:
+        where = f"Redis at {_redact(args.redis_url)}, keys prefixed {args.redis_prefix!r}"
     with contextlib.suppress(OSError, ValueError, AttributeError):  # no stderr is no reason not to serve
         sys.stderr.write(f"{_PROG}: serving tool {tool.name!r} on stdio; sessions in {where}\n")
         sys.stderr.flush()

@@ -30,7 +30,7 @@ from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 
 import seqthink
 from seqthink import FileSystemStore, MemoryStore
-from seqthink.mcp_server import build_server, main, stderr_logger
+from seqthink.mcp_server import _redact, build_server, main, stderr_logger
 from seqthink.tool import SequentialThinkingTool
 
 if TYPE_CHECKING:
@@ -758,3 +758,78 @@ def test_in_process_client(mode: str) -> None:
     assert 1 == good["thoughtHistoryLength"]
     assert "totalThoughts" in bad
     assert 1 == len(store.restore("default").thought_history)
+
+
+# --- sessions in Redis ----------------------------------------------------------------
+
+
+def redis_params(tmp_path: Path, url: str, prefix: str) -> StdioServerParameters:
+    params = server_params(tmp_path / "unused")
+    params.args = ["-m", "seqthink.mcp_server", "--redis-url", url, "--redis-prefix", prefix]
+    return params
+
+
+def test_two_servers_on_one_redis_share_a_session(tmp_path: Path, redis_url: str, redis_prefix: str) -> None:
+    """Two server processes, as two replicas: thoughts sent to either go into one session."""
+
+    async def body() -> list[int]:
+        lengths = []
+        with (tmp_path / "stderr.txt").open("w", encoding="utf-8") as errlog:
+            async with (
+                connected(redis_params(tmp_path, redis_url, redis_prefix), errlog) as one,
+                connected(redis_params(tmp_path, redis_url, redis_prefix), errlog) as two,
+            ):
+                for number, server in enumerate([one, two, one, two], 1):
+                    reply = success(
+                        await server.call_tool("sequentialthinking", first(number, 4, sessionId="shared"))
+                    )
+                    lengths.append(reply["thoughtHistoryLength"])
+        return lengths
+
+    assert [1, 2, 3, 4] == run(body())
+    from seqthink import RedisStore
+
+    store = RedisStore(redis_url, prefix=redis_prefix)
+    assert [f"Thought number {n}." for n in range(1, 5)] == [
+        t.thought for t in store.restore("shared").thought_history
+    ]
+    assert not (tmp_path / "unused").exists()
+    assert "keys prefixed" in (tmp_path / "stderr.txt").read_text(encoding="utf-8")
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            ["--sessions-dir", "x", "--redis-url", "redis://localhost/0"],
+            "--sessions-dir and --redis-url: give one",
+        ),
+        (["--redis-url", "http://localhost/0"], "--redis-url: is not a Redis URL"),
+        (
+            ["--redis-url", "redis://localhost/0", "--redis-prefix", "a\nb"],
+            "--redis-prefix: must be a string",
+        ),
+    ],
+)
+def test_bad_redis_options_exit_2_in_one_line(
+    capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    assert 2 == main(options)
+    out, err = capsys.readouterr()
+    assert ("", 1) == (out, err.count("\n"))
+    assert err.startswith(f"seqthink-mcp: error: {message}"), err
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://localhost:6379/0", "redis://localhost:6379/0"),
+        ("redis://:secret@host/0", "redis://:***@host/0"),
+        ("rediss://user:pa:ss@host:1/2", "rediss://user:***@host:1/2"),
+        ("redis://user@host/0", "redis://user@host/0"),
+        ("unix:///run/redis.sock", "unix:///run/redis.sock"),
+    ],
+)
+def test_the_redis_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    assert shown == _redact(url)
