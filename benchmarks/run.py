@@ -7,8 +7,10 @@ Run (from a checkout, in a venv with seqthink installed):
     python benchmarks/run.py --out FILE      # where the JSON goes (default benchmarks/results.json)
 
 Peers are measured when installed (``pip install -r benchmarks/requirements-peers.txt``)
-and the reference's node implementation when node and npm are present; otherwise
-their rows say why they were skipped.
+and the reference's node implementation when node and npm are present; RedisStore
+when redis-py is installed and either a redis-server binary is on PATH (the suite
+starts its own, twice: without persistence, and with appendfsync always) or
+SEQTHINK_REDIS_URL names a server. Otherwise their rows say why they were skipped.
 
 Absolute times on a shared machine drift by 2x between runs, so every target is
 a ratio of two cases measured in the same run. Each case is run ``--repeat``
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import importlib.util
 import json
 import os
 import platform
@@ -43,6 +46,7 @@ from seqthink import FileSystemStore, ThinkingSession, Thought, _format
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import local_redis  # the Redis case's server, beside this file
 import peers  # the peers' adapters live beside this file
 
 if TYPE_CHECKING:
@@ -480,6 +484,241 @@ def bench_tool_rss(sizes: Sizes, work: Path) -> tuple[Result, Result, Result]:
     )
 
 
+# --- 9. Redis -------------------------------------------------------------------------------------
+
+#: The Redis configurations, each with the FileSystemStore mode it is compared with:
+#: (label, redis-server options, durable).
+REDIS_MODES = (
+    ("appendfsync always", local_redis.FSYNC_ALWAYS, True),
+    ("no persistence", local_redis.NO_PERSISTENCE, False),
+)
+
+
+def redis_append_name(label: str, history: int) -> str:
+    return f"RedisStore.append, {label}, at {history} thoughts"
+
+
+def fs_append_beside_redis_name(durable: bool) -> str:
+    mode = "durable" if durable else "non-durable"
+    return f"FileSystemStore.append, {mode}, at 10 thoughts (beside Redis)"
+
+
+def redis_restore_names(sizes: Sizes) -> tuple[str, str]:
+    n = sizes.thoughts
+    return (
+        f"RedisStore.restore, {n} thoughts, 2 branches",
+        f"FileSystemStore.restore, {n} thoughts, 2 branches (beside Redis)",
+    )
+
+
+def redis_append_names(sizes: Sizes, label: str, durable: bool) -> list[str]:
+    return [
+        redis_append_name(label, 10),
+        redis_append_name(label, sizes.thoughts),
+        fs_append_beside_redis_name(durable),
+    ]
+
+
+def redis_names(sizes: Sizes) -> list[str]:
+    """Every row of the Redis case, in the order reported."""
+    names = [name for label, _, durable in REDIS_MODES for name in redis_append_names(sizes, label, durable)]
+    return [*names, *redis_restore_names(sizes)]
+
+
+def redis_prefix() -> str:
+    """Keys of this run only, so that a server given by SEQTHINK_REDIS_URL is left as it was."""
+    return f"seqthink-bench:{os.getpid()}-{time.time_ns()}:"
+
+
+def bench_redis_appends(
+    sizes: Sizes, url: str, label: str, *, durable: bool, work: Path, note: str = ""
+) -> list[Result]:
+    """Milliseconds per RedisStore.append of one thought onto sessions of 10 and of `thoughts`
+    thoughts, interleaved (one operation of each per round) with FileSystemStore.append at
+    10 thoughts, durable or not as `durable` says.
+    """
+    from seqthink import RedisStore  # noqa: PLC0415 - redis-py is optional
+
+    long = sizes.thoughts
+    keys = ("10", "long", "fs")
+    # Rounds alternate between two orders so that, over the run, each operation follows
+    # each of the other two equally often. A Redis append right after a filesystem append
+    # measured 10 to 25% slower here than one after another Redis append; a plain rotation
+    # (as the append case uses) would put that on one of the two Redis rows twice as often
+    # as on the other.
+    orders = (keys, (keys[0], keys[2], keys[1]))
+    per: dict[str, list[float]] = {key: [] for key in keys}
+    runs: dict[str, list[float]] = {key: [] for key in keys}
+    store = RedisStore(url, prefix=redis_prefix())
+    try:
+        for run in range(sizes.repeat):
+            ids = {"10": f"a10-{run}", "long": f"along-{run}"}
+            for key, history in (("10", 10), ("long", long)):
+                session = ThinkingSession(ids[key])
+                for i in range(1, history + 1):
+                    session.think(text_of(i, sizes.text), total_thoughts=history + sizes.appends)
+                store.save(session)
+            fs_root = work / f"redis-fs-{durable}-{run}"
+            fs = prepared_store(fs_root, 10, sizes, durable=durable)
+
+            def append(key: str, k: int, fs: FileSystemStore = fs, ids: dict[str, str] = ids) -> None:
+                start = long if key == "long" else 10
+                thought = Thought(text_of(k, sizes.text), start + k, start + sizes.appends + 1, True)
+                if key == "fs":
+                    fs.append("s", thought)
+                else:
+                    store.append(ids[key], thought)
+
+            for key in keys:  # the first append of each: untimed (the filesystem store tidies, once)
+                append(key, 1)
+            settle()
+            for times in per.values():
+                times.clear()
+            for k in range(2, sizes.appends + 2):
+                for key in orders[k % 2]:
+                    per[key].append(timed(functools.partial(append, key, k)))
+            for key, times in per.items():
+                runs[key].append(statistics.median(times) * 1e3)
+            for session_id in ids.values():
+                store.delete(session_id)
+            shutil.rmtree(fs_root)
+    finally:
+        store.close()
+    names = redis_append_names(sizes, label, durable)
+    return [
+        Result(names[0], "ms", runs["10"], note),
+        Result(names[1], "ms", runs["long"], note),
+        Result(names[2], "ms", runs["fs"]),
+    ]
+
+
+def bench_redis_restore(sizes: Sizes, url: str, work: Path, note: str = "") -> list[Result]:
+    """Milliseconds per restore of the branched session from Redis and from the filesystem,
+    alternating in order. The RedisStore (and so its connection) is reused, as a server
+    would; restore from the filesystem keeps nothing between calls either way.
+    """
+    from seqthink import RedisStore  # noqa: PLC0415 - redis-py is optional
+
+    session = branched_session(sizes)
+    root = work / "redis-restore"
+    FileSystemStore(root, durable=False).save(session)
+    store = RedisStore(url, prefix=redis_prefix())
+    ours: list[float] = []
+    theirs: list[float] = []
+    try:
+        store.save(session)
+        from_redis = store.restore("restore-me")  # untimed: loads the script into the server
+        from_files = FileSystemStore(root, durable=False).restore("restore-me")
+        assert from_redis.thought_history == from_files.thought_history
+        assert from_redis.branches == from_files.branches
+        settle()
+        for run in range(max(sizes.repeat, 5) * 3):  # many short runs, the two alternating in order
+            fresh = FileSystemStore(root, durable=False)
+            pair: list[tuple[list[float], Callable[[], object]]] = [
+                (ours, functools.partial(store.restore, "restore-me")),
+                (theirs, functools.partial(fresh.restore, "restore-me")),
+            ]
+            for into, fn in pair if run % 2 else pair[::-1]:
+                into.append(timed(fn) * 1e3)
+        store.delete("restore-me")
+    finally:
+        store.close()
+        shutil.rmtree(root)
+    names = redis_restore_names(sizes)
+    return [Result(names[0], "ms", ours, note), Result(names[1], "ms", theirs)]
+
+
+def external_redis_mode(url: str) -> tuple[str | None, str]:
+    """Which configuration the server at `url` is, by CONFIG GET: (its label or None, a note)."""
+    import redis  # noqa: PLC0415 - redis-py is optional
+
+    client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5)
+    try:
+        config: dict[str | None, str | None] = {}
+        for name in ("appendonly", "appendfsync", "save"):
+            config.update(client.config_get(name))
+    except redis.exceptions.ResponseError as exc:
+        return None, f"{local_redis.URL_ENV}: its persistence is unknown (CONFIG GET: {exc})"
+    finally:
+        client.close()
+    shown = ", ".join(f"{name} {config.get(name, '?')!r}" for name in ("appendonly", "appendfsync", "save"))
+    note = f"{local_redis.URL_ENV}: {shown}"
+    if config.get("appendonly") == "yes" and config.get("appendfsync") == "always":
+        return "appendfsync always", note
+    if config.get("appendonly") == "no":
+        if config.get("save"):
+            note += " (RDB snapshots in the background)"
+        return "no persistence", note
+    return None, note
+
+
+def bench_redis(sizes: Sizes, work: Path) -> list[Result]:
+    """The Redis case: a redis-server of its own per configuration, or SEQTHINK_REDIS_URL's."""
+    names = redis_names(sizes)
+    found: dict[str, Result] = {}
+    skipped: dict[str, str] = {}
+
+    def add(results: list[Result]) -> None:
+        found.update((result.name, result) for result in results)
+
+    def rows() -> list[Result]:
+        return [found.get(name) or Result(name, "ms", [], skipped[name]) for name in names]
+
+    try:
+        importlib.import_module("seqthink._redis")
+    except ImportError as exc:
+        skipped.update(dict.fromkeys(names, f"skipped: {exc}"))
+        return rows()
+    url = os.environ.get(local_redis.URL_ENV)
+    if url:
+        return bench_external_redis(sizes, url, work)
+    binary = local_redis.binary()
+    if binary is None:
+        reason = f"skipped: no redis-server on PATH, and {local_redis.URL_ENV} is not set"
+        skipped.update(dict.fromkeys(names, reason))
+        return rows()
+    for label, options, durable in REDIS_MODES:
+        folder = work / ("redis-" + label.replace(" ", "-"))
+        server = local_redis.LocalRedis(binary, folder, options)
+        try:
+            server.start()
+        except RuntimeError as exc:
+            mine = redis_append_names(sizes, label, durable)
+            if not durable:
+                mine += redis_restore_names(sizes)
+            skipped.update(dict.fromkeys(mine, f"skipped: {exc}"))
+            continue
+        try:
+            add(bench_redis_appends(sizes, server.url, label, durable=durable, work=work))
+            if not durable:  # restore only reads: it runs on the server without persistence
+                add(bench_redis_restore(sizes, server.url, work))
+        finally:
+            server.stop()
+        shutil.rmtree(folder)
+    return rows()
+
+
+def bench_external_redis(sizes: Sizes, url: str, work: Path) -> list[Result]:
+    """The Redis case on the server SEQTHINK_REDIS_URL names: its appends are measured under
+    the configuration it has (CONFIG GET says which), the other's rows say why not.
+    """
+    import redis  # noqa: PLC0415 - redis-py is optional
+
+    try:
+        label, note = external_redis_mode(url)
+    except redis.exceptions.RedisError as exc:
+        reason = f"skipped: {local_redis.URL_ENV}: {type(exc).__name__}: {exc}"
+        return [Result(name, "ms", [], reason) for name in redis_names(sizes)]
+    results: list[Result] = []
+    for mode, _, durable in REDIS_MODES:
+        if mode == label:
+            results += bench_redis_appends(sizes, url, mode, durable=durable, work=work, note=note)
+        else:
+            reason = f"skipped: the server is not of this configuration ({note})"
+            results += [Result(name, "ms", [], reason) for name in redis_append_names(sizes, mode, durable)]
+    return results + bench_redis_restore(sizes, url, work, note)
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -490,9 +729,22 @@ def ratio(results: dict[str, Result], top: str, bottom: str) -> float | None:
     return a.median / b.median
 
 
+def first(results: dict[str, Result], prefix: str) -> str:
+    """The name of the first row starting with `prefix` ('' when there is none)."""
+    return next((name for name in results if name.startswith(prefix)), "")
+
+
+#: The limit of a row that compares, for information, and is no target.
+FOR_COMPARISON = None
+
+
 def targets(results: dict[str, Result], sizes: Sizes) -> list[dict[str, Any]]:
+    """The targets, and a few comparisons for information (limit None, shown as '-').
+
+    A row whose cases were not both measured has ratio None (and met None).
+    """
     n = sizes.thoughts
-    rows: list[tuple[str, float | None, float]] = [
+    rows: list[tuple[str, float | None, float | None]] = [
         (
             "append durable: at n / at 10",
             ratio(results, f"append, durable, at {n} thoughts", "append, durable, at 10 thoughts"),
@@ -506,7 +758,7 @@ def targets(results: dict[str, Result], sizes: Sizes) -> list[dict[str, Any]]:
         (
             "seed scheme: at n / at 10 (for comparison)",
             ratio(results, f"seed scheme save, at {n} thoughts", "seed scheme save, at 10 thoughts"),
-            float("inf"),
+            FOR_COMPARISON,
         ),
         (
             "durable append / raw floor",
@@ -529,18 +781,26 @@ def targets(results: dict[str, Result], sizes: Sizes) -> list[dict[str, Any]]:
         rows.append(
             (
                 f"durable append / fastest durable peer ({fastest.name})",
-                results["append, durable, at 10 thoughts"].median / fastest.median,
+                ratio(results, "append, durable, at 10 thoughts", fastest.name),
                 1.0,
             )
         )
     else:
         rows.append(("durable append / fastest durable peer", None, 1.0))
-    restore = [name for name in results if name.startswith("restore, ")]
-    restore_floor = [name for name in results if name.startswith("restore floor")]
-    rows.append(("restore / raw floor", ratio(results, restore[0], restore_floor[0]), 1.5))
-    scan = [name for name in results if name.startswith("cleanup scan, ")]
-    scan_floor_name = [name for name in results if name.startswith("cleanup scan floor")]
-    rows.append(("cleanup scan / raw floor", ratio(results, scan[0], scan_floor_name[0]), 1.5))
+    rows.append(
+        (
+            "restore / raw floor",
+            ratio(results, first(results, "restore, "), first(results, "restore floor")),
+            1.5,
+        )
+    )
+    rows.append(
+        (
+            "cleanup scan / raw floor",
+            ratio(results, first(results, "cleanup scan, "), first(results, "cleanup scan floor")),
+            1.5,
+        )
+    )
     rows.append(
         (
             "think / reference node",
@@ -550,18 +810,43 @@ def targets(results: dict[str, Result], sizes: Sizes) -> list[dict[str, Any]]:
     )
     memory = results.get("memory per stored thought, beyond its text")
     rows.append(("bytes per stored thought beyond its text", memory.median if memory else None, 150.0))
-    capped = [name for name in results if name.startswith("tool peak RSS after ")]
-    peak = [name for name in results if name.startswith("tool peak RSS, ")]
+    capped = first(results, "tool peak RSS after ")
+    peak = first(results, "tool peak RSS, ")
     if capped and peak:
         rows.append(
+            ("tool peak RSS at the end / once the live cap is reached", ratio(results, peak, capped), 1.05)
+        )
+    for label, _, durable in REDIS_MODES:
+        mode = "durable" if durable else "non-durable"
+        rows.append(
             (
-                "tool peak RSS at the end / once the live cap is reached",
-                ratio(results, peak[0], capped[0]),
-                1.05,
+                f"Redis append ({label}) / FS append ({mode}), at 10 (for comparison)",
+                ratio(results, redis_append_name(label, 10), fs_append_beside_redis_name(durable)),
+                FOR_COMPARISON,
             )
         )
+    for label, _, _ in REDIS_MODES:
+        rows.append(
+            (
+                f"Redis append ({label}): at n / at 10 (for comparison)",
+                ratio(results, redis_append_name(label, n), redis_append_name(label, 10)),
+                FOR_COMPARISON,
+            )
+        )
+    rows.append(
+        (
+            f"Redis restore / FS restore, {n} thoughts (for comparison)",
+            ratio(results, *redis_restore_names(sizes)),
+            FOR_COMPARISON,
+        )
+    )
     return [
-        {"target": name, "ratio": value, "limit": limit, "met": None if value is None else value <= limit}
+        {
+            "target": name,
+            "ratio": value,
+            "limit": limit,
+            "met": None if value is None or limit is None else value <= limit,
+        }
         for name, value, limit in rows
     ]
 
@@ -628,9 +913,13 @@ def main(argv: list[str] | None = None) -> int:
         if wanted("memory"):
             add(bench_bytes_per_thought(sizes))
             add(*bench_tool_rss(sizes, work))
+        if wanted("redis"):
+            add(*bench_redis(sizes, work))
 
     table = [result.as_json() for result in results.values()]
-    checks = targets(results, sizes) if not args.only else []
+    checks = targets(results, sizes)
+    if args.only:  # only the rows this run measured both sides of
+        checks = [check for check in checks if check["ratio"] is not None]
     print()
     print(f"{'case':<72} {'median':>10} {'min':>10} {'max':>10}  unit")
     for row in table:
@@ -646,7 +935,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'target':<80} {'ratio':>8} {'limit':>6}  met")
         for check in checks:
             value = "n/a" if check["ratio"] is None else f"{check['ratio']:.2f}"
-            print(f"{check['target']:<80} {value:>8} {check['limit']:>6}  {check['met']}")
+            limit = "-" if check["limit"] is None else check["limit"]
+            met = "-" if check["limit"] is None else check["met"]
+            print(f"{check['target']:<80} {value:>8} {limit:>6}  {met}")
     report = {
         "seqthink": seqthink.__version__,
         "python": platform.python_version(),

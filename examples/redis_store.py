@@ -27,11 +27,20 @@ def main() -> None:
     first = RedisStore(URL, prefix=PREFIX)
     second = RedisStore(URL, prefix=PREFIX)  # another replica, another connection
     try:
-        first.append("plan", Thought("List what the migration must copy.", 1, 3, True))
-        second.append("plan", Thought("Copy sessions one by one, checking each.", 2, 3, True))
+        first.append("plan", Thought("List what the migration must copy.", 1, 3, next_thought_needed=True))
+        second.append(
+            "plan", Thought("Copy sessions one by one, checking each.", 2, 3, next_thought_needed=True)
+        )
         result = first.append(
             "plan",
-            Thought("Or copy in bulk, then check.", 3, 3, True, branch_from_thought=1, branch_id="bulk"),
+            Thought(
+                "Or copy in bulk, then check.",
+                3,
+                3,
+                next_thought_needed=True,
+                branch_from_thought=1,
+                branch_id="bulk",
+            ),
         )
     except StoreConnectionError as exc:
         raise SystemExit(f"cannot reach Redis at {URL}: {exc.__cause__}") from None
@@ -42,7 +51,7 @@ def main() -> None:
         print(f"  {thought.thought_number}. {thought.thought}")
 
     async def finish() -> None:  # the async twins run on redis.asyncio, no threads
-        await second.aappend("plan", Thought("Checked: one by one it is.", 4, 4, False))
+        await second.aappend("plan", Thought("Checked: one by one it is.", 4, 4, next_thought_needed=False))
         print("thoughts after the async append:", len(await second.arestore("plan")))
         await second.aclose()
 

@@ -53,11 +53,12 @@ class RedisServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited with {self.process.returncode}")
-            try:
+            try:  # ready when the server on the port is this process (not another on it)
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return
+                    conn.sendall(b"INFO server\r\n")
+                    reply = conn.recv(65536)
+                if f"process_id:{self.process.pid}\r\n".encode() in reply:
+                    return
             except OSError:
                 pass
             time.sleep(0.05)
