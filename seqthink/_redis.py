@@ -221,7 +221,8 @@ class RedisStore(SessionStore):
         return self._prefix
 
     def __repr__(self) -> str:
-        where = self._url if self._url is not None else type(self._sync or self._async).__name__
+        """The URL without its password (it goes into error messages and logs)."""
+        where = redact_url(self._url) if self._url is not None else type(self._sync or self._async).__name__
         return f"RedisStore({where!r}, prefix={self._prefix!r})"
 
     def close(self) -> None:
@@ -662,6 +663,16 @@ def _scripts_of(client: Any) -> dict[str, Callable[..., Any]]:
             name: client.register_script(src) for name, src in _SCRIPTS.items()
         }
     return scripts
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at:
+        return url
+    user = credentials.partition(":")[0]
+    return f"{scheme}://{user + ':***' if ':' in credentials else user}@{host}"
 
 
 def _check_bytes_replies(client: Any) -> None:

@@ -251,16 +251,6 @@ def _version() -> str:
     return f"{_PROG} (seqthink {__version__}, mcp {sdk})"
 
 
-def _redact(url: str) -> str:
-    """The URL without a password, for messages."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not sep or not at:
-        return url
-    user = credentials.partition(":")[0]
-    return f"{scheme}://{user + ':***' if ':' in credentials else user}@{host}"
-
-
 class _UsageError(Exception):
     """A bad option value; the message is one line naming the option."""
 
@@ -319,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = tool.store
     where: object = store.root if isinstance(store, FileSystemStore) else store
     if args.redis_url is not None:
-        where = f"Redis at {_redact(args.redis_url)}, keys prefixed {args.redis_prefix!r}"
+        where = f"Redis: {store!r}"  # (the URL without its password)
     with contextlib.suppress(OSError, ValueError, AttributeError):  # no stderr is no reason not to serve
         sys.stderr.write(f"{_PROG}: serving tool {tool.name!r} on stdio; sessions in {where}\n")
         sys.stderr.flush()

@@ -495,3 +495,28 @@ def test_a_new_session_clears_what_a_damaged_one_left(store: RedisStore, raw: An
     assert ["fresh start"] == [t.thought for t in again.thought_history]
     assert {} == dict(again.branches)
     assert not raw.exists(f"{redis_prefix}s:left:branch:alt")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://localhost:6379/0", "redis://localhost:6379/0"),
+        ("redis://:secret@host/0", "redis://:***@host/0"),
+        ("rediss://user:pa:ss@host:1/2", "rediss://user:***@host:1/2"),
+        ("redis://user@host/0", "redis://user@host/0"),
+        ("unix:///run/redis.sock", "unix:///run/redis.sock"),
+    ],
+)
+def test_the_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    """repr() goes into every StoreError message: no password in it."""
+    store = RedisStore(url)
+    assert f"RedisStore({shown!r}, prefix='seqthink:')" == repr(store)
+    store.close()
+
+
+def test_a_connection_error_names_the_store_without_the_password(redis_prefix: str) -> None:
+    url = f"redis://:hunter2@127.0.0.1:{redis_server.free_port()}/0"
+    with pytest.raises(StoreConnectionError) as info:
+        RedisStore(url, prefix=redis_prefix).exists("x")
+    assert "hunter2" not in str(info.value)
+    assert "127.0.0.1" in str(info.value)
