@@ -242,7 +242,12 @@ def _describe(exc: BaseException, type_: Any) -> str:
     return format_exception(exc, type_)
 
 
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false"}
+
+
 def _structure(obj: Any, cls: type[Any]) -> Any:
+    if attrs.has(cls) and type(obj) is not dict:  # (the converter would say "no attribute 'keys'")
+        raise FormatError(f"holds {_JSON_KINDS.get(type(obj), 'null')}, not a JSON object")
     try:
         return _converter.structure(obj, cls)
     except cattrs.BaseValidationError as exc:

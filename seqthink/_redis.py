@@ -36,6 +36,7 @@ from seqthink._format import FormatError
 from seqthink._session import SessionMetadata, SessionRecord, now_ns, ns_to_datetime
 from seqthink._store import SessionStore
 from seqthink._thought import Thought, ThoughtResult
+from seqthink._url import redact_url
 from seqthink.errors import (
     CorruptSessionError,
     InvalidArgumentError,
@@ -200,9 +201,14 @@ class RedisStore(SessionStore):
             self._url = url_or_client
             try:
                 self._sync = redis.Redis.from_url(url_or_client, **_URL_DEFAULTS)
-            except ValueError as exc:
+                # redis-py takes the URL's query parameters as connection options, and would
+                # refuse an unknown one only when it first connects: make a connection
+                # object now (it does not connect) so the URL is refused here instead.
+                pool = self._sync.connection_pool
+                pool.connection_class(**pool.connection_kwargs)
+            except (ValueError, TypeError) as exc:
                 raise InvalidArgumentError(
-                    "url_or_client", url_or_client, f"is not a Redis URL ({exc})"
+                    "url_or_client", redact_url(url_or_client), f"is not a usable Redis URL ({exc})"
                 ) from None
             self._own_sync = True
         elif isinstance(url_or_client, redis.asyncio.Redis):
@@ -470,7 +476,12 @@ class RedisStore(SessionStore):
         ids = [m.decode("ascii", "replace") for m in members]
         found: list[SessionMetadata] = []
         for start in range(0, len(ids), _LIST_BATCH):
-            batch = [sid for sid in ids[start : start + _LIST_BATCH] if _is_session_id(sid)]
+            batch = []
+            for sid in ids[start : start + _LIST_BATCH]:
+                if _is_session_id(sid):
+                    batch.append(sid)
+                else:
+                    log.warning("skipping %r in %sindex: not a session id", sid, self._prefix)
             commands: list[tuple[Any, ...]] = []
             for sid in batch:
                 commands.append(("HMGET", self._key(sid, "meta"), "created_ns", "count", "last_activity_ns"))
@@ -663,16 +674,6 @@ def _scripts_of(client: Any) -> dict[str, Callable[..., Any]]:
             name: client.register_script(src) for name, src in _SCRIPTS.items()
         }
     return scripts
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its password, if any, replaced by ``***``."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not sep or not at:
-        return url
-    user = credentials.partition(":")[0]
-    return f"{scheme}://{user + ':***' if ':' in credentials else user}@{host}"
 
 
 def _check_bytes_replies(client: Any) -> None:

@@ -3,14 +3,17 @@
 Run it as ``seqthink`` or ``python -m seqthink``. Its subcommands list the
 stored sessions, show one (as text, Markdown, a Mermaid diagram or JSON),
 export a session to a JSON file and import it back (under another id if you
-like), delete a session, and delete the sessions idle for longer than a given
-time. Every subcommand takes ``--sessions-dir DIR``; without it, the library's
-default folder is used (``$SEQTHINK_SESSIONS_DIR`` when set).
+like), delete a session, delete the sessions idle for longer than a given
+time, and copy every session between sessions folders and Redis servers
+(``migrate``, which reads each copy back to verify it). Every subcommand takes
+``--sessions-dir DIR``; without it, the library's default folder is used
+(``$SEQTHINK_SESSIONS_DIR`` when set).
 
 Exit status: 0 when the command did what was asked; 1 when it found nothing
 to act on or could not do it (no such session, nothing old enough to clean
 up, a file or session that would be overwritten, an unreadable session, an
-I/O error); 2 for a bad command line or bad input (an unknown option, a bad
+I/O error, a Redis server out of reach, a session ``migrate`` refused or
+failed to copy); 2 for a bad command line or bad input (an unknown option, a bad
 session id or duration, a file that is not a seqthink export). Every error is
 one line on stderr, without a traceback.
 
@@ -33,6 +36,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.parse
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
@@ -41,6 +45,7 @@ from seqthink import __version__, render
 from seqthink._box import colour_allowed, display_width, pad
 from seqthink._filesystem import FileSystemStore, sessions_folder
 from seqthink._rules import check_session_id
+from seqthink._url import redact_url
 from seqthink.errors import (
     ConflictError,
     CorruptSessionError,
@@ -49,6 +54,7 @@ from seqthink.errors import (
     InvalidSessionIdError,
     SeqthinkError,
     SessionNotFoundError,
+    StoreConnectionError,
     StoreError,
 )
 
@@ -57,6 +63,7 @@ if TYPE_CHECKING:
     from typing import TextIO
 
     from seqthink._session import SessionMetadata, ThinkingSession
+    from seqthink._store import SessionStore
 
 __all__ = ["EXIT_NOTHING", "EXIT_OK", "EXIT_USAGE", "format_duration", "main", "parse_duration"]
 
@@ -624,8 +631,9 @@ class _Progress:
     more than one batch, and it has been running for longer than the delay.
     """
 
-    def __init__(self, total: int, batches: int, stream: TextIO | None) -> None:
+    def __init__(self, total: int, batches: int, stream: TextIO | None, label: str = "cleanup") -> None:
         self._stream = stream if batches > 1 and _isatty(stream) else None
+        self._label = f"{_PROG} {label} "
         self._total = total
         self._delay = _progress_delay()
         self._started = time.monotonic()
@@ -641,7 +649,7 @@ class _Progress:
         if columns <= 0:  # no terminal size known
             columns = 80
         counts = f" {min(done, self._total)}/{self._total}"
-        label = f"{_PROG} cleanup "
+        label = self._label
         room = max(10, min(40, columns - 1 - len(label) - len(counts) - 2))
         filled = room * min(done, self._total) // max(1, self._total)
         line = f"{label}[{'#' * filled}{'.' * (room - filled)}]{counts}"
@@ -715,11 +723,376 @@ def _cmd_cleanup(args: argparse.Namespace, _warnings: _LibraryWarnings) -> int:
     return EXIT_OK
 
 
+# --- migrate ------------------------------------------------------------------------
+
+#: The URL schemes ``migrate`` opens as a RedisStore; anything else before ``://`` is refused.
+_REDIS_SCHEMES: Final = ("redis", "rediss", "unix")
+_SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+_DEFAULT_PREFIX: Final = "seqthink:"
+
+
+class _End(NamedTuple):
+    """One end of a migration: its store, how messages name it, and what makes two ends one."""
+
+    option: str  # "--from" or "--to"
+    store: SessionStore
+    shown: str  # the folder, or the URL without its password and the key prefix
+    identity: tuple[object, ...]
+    url: str | None = None  # the URL as given, kept out of every message
+    missing: bool = False  # a folder that does not exist
+
+
+class _Lost(Exception):  # noqa: N818 - not an error the user made; how a migration stops
+    """A store's server could not be reached in the middle of a migration."""
+
+    def __init__(self, end: _End, error: StoreError) -> None:
+        super().__init__(str(error))
+        self.end = end
+        self.error = error
+
+
+def _folder_end(option: str, store: FileSystemStore) -> _End:
+    root = store.root
+    try:
+        found = root.stat()
+    except OSError:
+        return _End(option, store, str(root), ("folder", os.path.realpath(root)), missing=True)
+    return _End(option, store, str(root), ("folder", found.st_dev, found.st_ino))
+
+
+def _redis_end(option: str, url: str, prefix: str) -> _End:
+    try:
+        from seqthink._redis import RedisStore  # noqa: PLC0415 - an optional extra, for URLs only
+    except ImportError:
+        raise _Failure(
+            EXIT_USAGE,
+            f"{option}: a Redis URL needs redis-py 5 or newer, which is not installed: "
+            "pip install 'seqthink[redis]'",
+        ) from None
+    try:
+        store = RedisStore(url, prefix=prefix)
+    except InvalidArgumentError as exc:
+        if exc.name == "prefix":
+            raise _Failure(EXIT_USAGE, f"{option}-prefix: {exc.reason}") from None
+        raise _Failure(EXIT_USAGE, f"{option}: {redact_url(url)} {_scrub(exc.reason, url)}") from None
+    shown = f"{redact_url(url)} (prefix {prefix!r})"
+    return _End(option, store, shown, _redis_identity(url, prefix), url=url)
+
+
+def _redis_identity(url: str, prefix: str) -> tuple[object, ...]:
+    """The server, database and prefix ``url`` and ``prefix`` name, however the URL spells them."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        db = urllib.parse.parse_qs(parts.query).get("db", [""])[0]
+        if parts.scheme.lower() == "unix":
+            server: tuple[object, ...] = ("unix", parts.path)
+        else:
+            server = ("tcp", (parts.hostname or "localhost").lower(), parts.port or 6379)
+            db = db or parts.path.strip("/")
+    except ValueError:
+        return ("redis", url, prefix)
+    return ("redis", *server, int(db) if db.isdigit() else db or 0, prefix)
+
+
+def _end(args: argparse.Namespace, option: str, value: str | None, prefix: str | None) -> _End:
+    """The store ``--from`` or ``--to`` names: a sessions folder or a Redis URL."""
+    if value is None or _SCHEME.match(value) is None:
+        if prefix is not None:
+            raise _Failure(EXIT_USAGE, f"{option}-prefix: applies to a Redis URL only; {option} is a folder")
+        if value is None:  # the sessions folder of the other commands
+            return _folder_end(option, _store(args))
+        try:
+            return _folder_end(option, FileSystemStore(sessions_folder(value)))
+        except ValueError as exc:
+            raise _Failure(EXIT_USAGE, f"{option}: {exc}") from None
+    match = _SCHEME.match(value)
+    if match is None or match.group(1).lower() not in _REDIS_SCHEMES:
+        raise _Failure(
+            EXIT_USAGE,
+            f"{option}: {redact_url(value)!r} is neither a sessions folder "
+            "nor a Redis URL (redis://, rediss:// or unix://)",
+        )
+    return _redis_end(option, value, _DEFAULT_PREFIX if prefix is None else prefix)
+
+
+def _scrub(text: str, *urls: str | None) -> str:
+    """``text`` on one line, each of ``urls`` in it shown without its password."""
+    for url in urls:
+        if url:
+            text = text.replace(url, redact_url(url))
+    return _one_line(text)
+
+
+def _reason(error: Exception, *ends: _End) -> str:
+    """What went wrong, on one line; for a server, what its client said."""
+    cause = error.__cause__
+    if isinstance(error, StoreConnectionError) and cause is not None:
+        text = f"{type(cause).__name__}: {cause}"
+    else:
+        text = str(error)
+    return _scrub(text, *(end.url for end in ends))
+
+
+@contextlib.contextmanager
+def _reaching(end: _End) -> Iterator[None]:
+    """Turn a lost connection to ``end``'s server into :class:`_Lost`, which stops the migration."""
+    try:
+        yield
+    except StoreConnectionError as exc:
+        raise _Lost(end, exc) from exc
+
+
+def _check_reachable(end: _End) -> None:
+    """Ask ``end``'s server something harmless, so that one out of reach is named before any copy."""
+    if end.url is None:
+        return
+    try:
+        end.store.exists("reachable")
+    except StoreConnectionError as exc:
+        raise _Failure(
+            EXIT_NOTHING, f"{end.option}: could not reach {end.shown}: {_reason(exc, end)}"
+        ) from None
+    except StoreError as exc:
+        raise _Failure(EXIT_NOTHING, f"{end.option}: {end.shown}: {_reason(exc, end)}") from None
+    except (TypeError, ValueError) as exc:  # redis-py refuses a URL's options when it first connects
+        raise _Failure(
+            EXIT_USAGE, f"{end.option}: {end.shown} is not a usable Redis URL ({_scrub(str(exc), end.url)})"
+        ) from None
+
+
+class _Collected(logging.Handler):
+    """Keeps the library's warnings (sessions skipped while listing) instead of showing them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _source_ids(source: _End, warnings: _LibraryWarnings) -> tuple[list[str], list[str]]:
+    """The ids of the source's sessions, sorted, and the listing's warnings about anything else.
+
+    Listing skips a session it cannot read, with a warning naming it; such a
+    session is counted in, so that restoring it reports what is wrong.
+    """
+    logger = logging.getLogger("seqthink")
+    collected = _Collected()
+    level = logger.level
+    logger.addHandler(collected)
+    if logger.getEffectiveLevel() > logging.WARNING:
+        logger.setLevel(logging.WARNING)
+    warnings.muted = True
+    try:
+        with _reaching(source):
+            found = {meta.session_id for meta in source.store.list_sessions()}
+    finally:
+        warnings.muted = False
+        logger.setLevel(level)
+        logger.removeHandler(collected)
+    notes = []
+    for record in collected.records:
+        named = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        if isinstance(named, str) and _is_session_id(named):
+            found.add(named)
+        else:
+            notes.append(_scrub(record.getMessage(), source.url))
+    return sorted(found), notes
+
+
+def _is_session_id(value: str) -> bool:
+    try:
+        check_session_id(value)
+    except InvalidSessionIdError:
+        return False
+    return True
+
+
+def _same(one: ThinkingSession, other: ThinkingSession) -> bool:
+    """Whether two sessions hold the same: id, both times to the nanosecond, thoughts and branches."""
+    return (
+        one.session_id == other.session_id
+        and one._created_ns == other._created_ns  # noqa: SLF001 - the times, to the nanosecond
+        and one._last_activity_ns == other._last_activity_ns  # noqa: SLF001
+        and one.thought_history == other.thought_history
+        and list(one.branches.items()) == list(other.branches.items())
+    )
+
+
+class _Outcome(NamedTuple):
+    """What became of one session: its bucket in the summary and the line that says so."""
+
+    kind: str  # one of _KINDS
+    line: str  # for stdout; for stderr when it starts with "error: " or "warning: "
+
+    @property
+    def on_stderr(self) -> bool:
+        return self.line.startswith(("error: ", "warning: "))
+
+
+#: The summary's buckets in order, with their words for a run and for a dry run.
+_KINDS: Final = {
+    "copied": ("copied", "to copy"),
+    "replaced": ("replaced", "to replace"),
+    "already": ("already there", "already there"),
+    "refused": ("refused", "to refuse"),
+    "failed": ("failed", "failed"),
+    "gone": ("gone meanwhile", "gone meanwhile"),
+}
+
+
+def _migrate_one(session_id: str, source: _End, target: _End, *, replace: bool, dry_run: bool) -> _Outcome:
+    """Copy one session unless the target holds it already; read the copy back and compare."""
+    name = f"session {session_id!r}"
+    try:
+        with _reaching(source):
+            session = source.store.restore(session_id)
+    except SessionNotFoundError:
+        return _Outcome("gone", f"warning: {name} is no longer in {source.shown}; skipped")
+    except (CorruptSessionError, StoreError) as exc:
+        return _Outcome("failed", f"error: could not copy {name}: {_reason(exc, source)}")
+    size = _thoughts(session)
+    problem = None
+    try:
+        with _reaching(target):
+            there = target.store.restore(session_id)
+    except SessionNotFoundError:
+        there = None
+    except (CorruptSessionError, StoreError) as exc:
+        there, problem = None, f"the one in {target.shown} cannot be read ({_reason(exc, target)})"
+    if there is not None:
+        if _same(there, session):
+            return _Outcome("already", f"already there: {name} ({size})")
+        theirs = _thoughts(there)
+        problem = f"{target.shown} holds a different {name} (there: {theirs}; in the source: {size})"
+    if problem is not None and not replace:
+        verb = "would refuse" if dry_run else "refused"
+        return _Outcome("refused", f"error: {verb} to copy {name}: {problem}; add --replace to overwrite it")
+    kind = "copied" if problem is None else "replaced"
+    if dry_run:
+        return _Outcome(kind, f"would {'copy' if kind == 'copied' else 'replace'} {name} ({size})")
+    return _write(session, target, kind, size)
+
+
+def _write(session: ThinkingSession, target: _End, kind: str, size: str) -> _Outcome:
+    """Save ``session`` in the target (after deleting the one there, to replace it) and verify it."""
+    session_id = session.session_id
+    name = f"session {session_id!r}"
+    try:
+        with _reaching(target):
+            if kind == "replaced":
+                target.store.delete(session_id)
+            target.store.save(session)
+    except ConflictError:
+        return _Outcome(
+            "failed", f"error: could not copy {name}: it was stored in {target.shown} meanwhile; left alone"
+        )
+    except StoreError as exc:
+        return _Outcome("failed", f"error: could not copy {name}: {_reason(exc, target)}")
+    try:
+        with _reaching(target):
+            copy = target.store.restore(session_id)
+    except (SessionNotFoundError, CorruptSessionError, StoreError) as exc:
+        return _Outcome(
+            "failed", f"error: could not verify {name}: reading it back failed: {_reason(exc, target)}"
+        )
+    if not _same(copy, session):
+        return _Outcome(
+            "failed",
+            f"error: could not verify {name}: the copy read back from {target.shown} differs from the "
+            "source (the copy is left there)",
+        )
+    return _Outcome(kind, f"{kind} {name} ({size})")
+
+
+def _summary(
+    counts: dict[str, int], source: _End, target: _End, *, dry_run: bool, of: int | None = None
+) -> str:
+    """``3 sessions from SOURCE to TARGET: 2 copied, 1 already there``; with ``of``, a run cut short."""
+    done = sum(counts.values())
+    parts = [f"{counts[kind]} {words[dry_run]}" for kind, words in _KINDS.items() if counts.get(kind)]
+    head = _plural(done, "session") if of is None else f"stopped after {done} of {_plural(of, 'session')}"
+    return f"{head} from {source.shown} to {target.shown}: {', '.join(parts) or 'none done'}" + (
+        " (dry run)" if dry_run else ""
+    )
+
+
+def _cmd_migrate(args: argparse.Namespace, warnings: _LibraryWarnings) -> int:
+    given: tuple[str | None, str | None] = (args.source, args.target)
+    if given == (None, None):
+        raise _Failure(EXIT_USAGE, "give --from, --to or both (the one left out is the sessions folder)")
+    source = _end(args, "--from", args.source, args.from_prefix)
+    try:
+        target = _end(args, "--to", args.target, args.to_prefix)
+        try:
+            if source.identity == target.identity:
+                raise _Failure(EXIT_USAGE, f"--from and --to are the same store: {source.shown}")
+            return _migrate(source, target, warnings, dry_run=args.dry_run, replace=args.replace)
+        finally:
+            _close(target)
+    finally:
+        _close(source)
+
+
+def _close(end: _End) -> None:
+    """Close the connections a RedisStore made; a folder holds nothing open."""
+    close = getattr(end.store, "close", None)
+    if callable(close):
+        with contextlib.suppress(Exception):
+            close()
+
+
+def _migrate(source: _End, target: _End, warnings: _LibraryWarnings, *, dry_run: bool, replace: bool) -> int:
+    _check_reachable(source)
+    _check_reachable(target)
+    try:
+        ids, notes = _source_ids(source, warnings)
+    except _Lost as lost:
+        raise _Failure(
+            EXIT_NOTHING, f"{source.option}: could not reach {source.shown}: {_reason(lost.error, source)}"
+        ) from None
+    for note in notes:
+        _note(f"warning: {note}")
+    if not ids:
+        missing = " (no such folder)" if source.missing else ""
+        _note(f"no sessions in {source.shown}{missing}; nothing to copy")
+        return EXIT_NOTHING
+    counts = dict.fromkeys(_KINDS, 0)
+    progress = _Progress(len(ids), len(ids), sys.stderr, label="migrate")
+    try:
+        for done, session_id in enumerate(ids, 1):
+            outcome = _migrate_one(session_id, source, target, replace=replace, dry_run=dry_run)
+            counts[outcome.kind] += 1
+            progress.close()
+            if outcome.on_stderr:
+                _note(outcome.line)
+            else:
+                _say(outcome.line)
+                sys.stdout.flush()
+            progress.update(done)
+    except _Lost as lost:
+        progress.close()
+        end = lost.end
+        _note(f"error: {end.option}: lost {end.shown}: {_reason(lost.error, end)}")
+        _note(_summary(counts, source, target, dry_run=dry_run, of=len(ids)))
+        return EXIT_NOTHING
+    except KeyboardInterrupt:
+        progress.close()
+        _note("interrupted; " + _summary(counts, source, target, dry_run=dry_run, of=len(ids)))
+        raise
+    finally:
+        progress.close()
+    _note(_summary(counts, source, target, dry_run=dry_run))
+    return EXIT_NOTHING if counts["refused"] or counts["failed"] else EXIT_OK
+
+
 # --- the parser ---------------------------------------------------------------------
 
 _DESCRIPTION: Final = """\
 List, show, export, import, delete and clean up the thinking sessions stored in
-a sessions folder (the folder FileSystemStore and seqthink-mcp use).
+a sessions folder (the folder FileSystemStore and seqthink-mcp use), and copy
+them between sessions folders and Redis.
 """
 
 _EPILOG: Final = """\
@@ -727,15 +1100,16 @@ examples:
   seqthink list
   seqthink show 6f1d2c1e-8a4b-4c9e-9d53-2b7f0e5a91c4 --format markdown
   seqthink cleanup --older-than 7d --dry-run
+  seqthink migrate --to redis://localhost:6379/0
   seqthink --sessions-dir ~/.config/kodegen/state/sessions/sequential_thinking list
 
 exit status:
   0  done
   1  nothing to act on, or not done: no such session, nothing old enough to clean
      up, a file or session that would be overwritten, an unreadable session, an
-     I/O error
-  2  a bad command line or bad input (bad id, duration or option; a file that is
-     not a seqthink export)
+     I/O error, a Redis server out of reach, a session not migrated
+  2  a bad command line or bad input (bad id, duration, option or URL; a file
+     that is not a seqthink export; a Redis URL without redis-py installed)
 
 environment:
   SEQTHINK_SESSIONS_DIR  the sessions folder when --sessions-dir is not given
@@ -822,6 +1196,28 @@ example:
   seqthink cleanup --older-than 1h30m --limit 100
 """,
     ),
+    "migrate": (
+        "copy every session from one store to another, verifying each copy",
+        """\
+--from and --to each name a sessions folder or a Redis URL (redis://,
+rediss:// or unix://; Redis needs `pip install 'seqthink[redis]'`). Leave
+one out and it is the sessions folder the other commands use. Each session
+is read from the source, saved in the target, read back and compared with
+the source, to the nanosecond; the source is never changed.
+
+A session the target already holds, identical, counts as already there, so
+running the command again is safe. One that differs is refused and left
+alone unless --replace is given. A session that cannot be read is reported
+and skipped. One line per session goes to stdout (copied, replaced, already
+there), refusals and failures to stderr, then a summary on stderr. Exits with
+status 1 when any session was refused or failed, or the source holds none.
+
+example:
+  seqthink migrate --to redis://localhost:6379/0 --dry-run
+  seqthink migrate --from ~/sessions --to redis://localhost:6379/0
+  seqthink migrate --from redis://cache.internal/2 --from-prefix team-a: --to ~/backup
+""",
+    ),
 }
 
 
@@ -902,6 +1298,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     cleanup.add_argument(
         "--limit", type=_count_argument, metavar="N", help="delete at most N sessions, the oldest"
+    )
+
+    migrate = command("migrate", _cmd_migrate)
+    migrate.add_argument(
+        "--from",
+        dest="source",
+        metavar="SOURCE",
+        help="the store to copy from: a sessions folder or a Redis URL (default: the sessions folder)",
+    )
+    migrate.add_argument(
+        "--to",
+        dest="target",
+        metavar="TARGET",
+        help="the store to copy to: a sessions folder or a Redis URL (default: the sessions folder)",
+    )
+    migrate.add_argument(
+        "--from-prefix",
+        metavar="PREFIX",
+        help=f"the key prefix of a Redis SOURCE (default: {_DEFAULT_PREFIX})",
+    )
+    migrate.add_argument(
+        "--to-prefix",
+        metavar="PREFIX",
+        help=f"the key prefix of a Redis TARGET (default: {_DEFAULT_PREFIX})",
+    )
+    migrate.add_argument("--dry-run", action="store_true", help="say what would be copied, and write nothing")
+    migrate.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace a session the target holds that differs from the source's",
     )
     return parser
 

@@ -21,8 +21,10 @@ from seqthink._format import (
     FormatError,
     SessionHeader,
     branch_file_name,
+    decode_compact_thought,
     decode_session,
     decode_thought,
+    encode_compact_thought,
     encode_session,
     encode_thought,
 )
@@ -876,3 +878,41 @@ _json_values = st.recursive(
 def test_the_fast_writer_matches_the_standard_library(value: object) -> None:
     """_dump is a faster json.dumps(indent=2, ensure_ascii=False): the bytes must be the same."""
     assert json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8") == _format._dump(value)
+
+
+@pytest.mark.parametrize("decode", [decode_session, decode_thought, decode_compact_thought])
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (b"[]", "an array"),
+        (b"3", "a number"),
+        (b"null", "null"),
+        (b'"x"', "a string"),
+        (b"false", "true or false"),
+    ],
+)
+def test_a_file_that_is_not_a_json_object_says_what_it_holds(
+    decode: Callable[[bytes], object], data: bytes, kind: str
+) -> None:
+    with pytest.raises(FormatError, match=f"^holds {kind}, not a JSON object$"):
+        decode(data)
+
+
+@given(
+    st.builds(
+        Thought,
+        thought=st.text(min_size=1).filter(
+            lambda t: t.strip() and t.encode("utf-8", "surrogatepass").decode("utf-8", "replace") == t
+        ),
+        thought_number=st.integers(1, 10**6),
+        total_thoughts=st.integers(1, 10**6),
+        next_thought_needed=st.booleans(),
+        branch_from_thought=st.none() | st.integers(1, 10**6),
+        branch_id=st.none() | st.text(min_size=1, max_size=20).filter(lambda b: b.isprintable()),
+    )
+)
+def test_the_compact_form_round_trips(thought: Thought) -> None:
+    """RedisStore's one-line JSON gives back exactly the thought written."""
+    data = encode_compact_thought(thought)
+    assert b"\n" not in data
+    assert thought == decode_compact_thought(data)

@@ -805,7 +805,7 @@ def test_two_servers_on_one_redis_share_a_session(tmp_path: Path, redis_url: str
             ["--sessions-dir", "x", "--redis-url", "redis://localhost/0"],
             "--sessions-dir and --redis-url: give one",
         ),
-        (["--redis-url", "http://localhost/0"], "--redis-url: is not a Redis URL"),
+        (["--redis-url", "http://localhost/0"], "--redis-url: is not a usable Redis URL"),
         (
             ["--redis-url", "redis://localhost/0", "--redis-prefix", "a\nb"],
             "--redis-prefix: must be a string",

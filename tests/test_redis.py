@@ -505,6 +505,7 @@ def test_a_new_session_clears_what_a_damaged_one_left(store: RedisStore, raw: An
         ("rediss://user:pa:ss@host:1/2", "rediss://user:***@host:1/2"),
         ("redis://user@host/0", "redis://user@host/0"),
         ("unix:///run/redis.sock", "unix:///run/redis.sock"),
+        ("unix:///run/redis.sock?db=2&password=pw", "unix:///run/redis.sock?db=2&password=***"),
     ],
 )
 def test_the_url_is_shown_without_its_password(url: str, shown: str) -> None:
@@ -520,3 +521,21 @@ def test_a_connection_error_names_the_store_without_the_password(redis_prefix: s
         RedisStore(url, prefix=redis_prefix).exists("x")
     assert "hunter2" not in str(info.value)
     assert "127.0.0.1" in str(info.value)
+
+
+def test_a_url_with_an_unknown_option_is_refused_at_once() -> None:
+    """redis-py would take it as a connection option and fail only on first use."""
+    with pytest.raises(InvalidArgumentError, match="not a usable Redis URL") as info:
+        RedisStore("redis://:hunter2@localhost:6379/0?no_such_option=1")
+    assert "url_or_client" == info.value.name
+    assert "hunter2" not in str(info.value)
+
+
+def test_list_warns_about_an_index_entry_that_is_not_a_session_id(
+    store: RedisStore, raw: Any, redis_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store.save(sample_session())
+    raw.zadd(redis_prefix + "index", {"../not an id": 5})
+    with caplog.at_level(logging.WARNING, logger="seqthink"):
+        assert ["sample"] == [m.session_id for m in store.list_sessions()]
+    assert "not a session id" in caplog.text
