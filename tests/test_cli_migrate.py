@@ -172,7 +172,10 @@ def test_help_shows_the_options_and_an_example(tmp_path: Path) -> None:
         (["--to", "http://example.com/x"], "is neither a sessions folder nor a Redis URL"),
         (["--to", "elsewhere", "--to-prefix", "p:"], "--to-prefix: applies to a Redis URL only"),
         (["--from", "elsewhere", "--from-prefix", "p:"], "--from-prefix: applies to a Redis URL only"),
-        (["--to", "redis://127.0.0.1:notaport/0"], "--to: redis://127.0.0.1:notaport/0 is not a usable Redis URL"),
+        (
+            ["--to", "redis://127.0.0.1:notaport/0"],
+            "--to: redis://127.0.0.1:notaport/0 is not a usable Redis URL",
+        ),
         (["--from", "", "--to", "x"], "--from: must not be empty"),
     ],
 )
