@@ -1,4 +1,4 @@
-"""The ``seqthink`` command: look after the sessions a store keeps on disk.
+"""The ``seqthink`` command: look after the sessions a store keeps, in a folder or in Redis.
 
 Run it as ``seqthink`` or ``python -m seqthink``. Its subcommands list the
 stored sessions, show one (as text, Markdown, a Mermaid diagram or JSON),
@@ -7,7 +7,10 @@ like), delete a session, delete the sessions idle for longer than a given
 time, and copy every session between sessions folders and Redis servers
 (``migrate``, which reads each copy back to verify it). Every subcommand takes
 ``--sessions-dir DIR``; without it, the library's default folder is used
-(``$SEQTHINK_SESSIONS_DIR`` when set).
+(``$SEQTHINK_SESSIONS_DIR`` when set). ``--redis-url URL`` (with
+``--redis-prefix PREFIX``) makes them work on a RedisStore instead, as
+``seqthink-mcp --redis-url`` keeps sessions; it cannot be combined with
+``--sessions-dir``.
 
 Exit status: 0 when the command did what was asked; 1 when it found nothing
 to act on or could not do it (no such session, nothing old enough to clean
@@ -244,10 +247,102 @@ def _library_warnings() -> Iterator[_LibraryWarnings]:
         logger.removeHandler(handler)
 
 
+class _Collected(logging.Handler):
+    """Keeps the library's warnings (sessions skipped while listing) instead of showing them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def _collected_warnings(warnings: _LibraryWarnings) -> Iterator[list[logging.LogRecord]]:
+    """The library's warnings while the block runs, kept for the caller instead of shown."""
+    logger = logging.getLogger("seqthink")
+    collected = _Collected()
+    level = logger.level
+    logger.addHandler(collected)
+    if logger.getEffectiveLevel() > logging.WARNING:
+        logger.setLevel(logging.WARNING)
+    warnings.muted = True
+    try:
+        yield collected.records
+    finally:
+        warnings.muted = False
+        logger.setLevel(level)
+        logger.removeHandler(collected)
+
+
+def _skipped(records: Sequence[logging.LogRecord], url: str | None) -> tuple[set[str], list[str]]:
+    """The ids of the sessions a listing's warnings say it skipped, and the other warnings' text.
+
+    A store's listing names a session it cannot read as the first argument of
+    its warning; every other warning is kept as one line, ``url`` in it shown
+    without its password.
+    """
+    named: set[str] = set()
+    notes = []
+    for record in records:
+        first = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        if isinstance(first, str) and _is_session_id(first):
+            named.add(first)
+        else:
+            notes.append(_scrub(record.getMessage(), url))
+    return named, notes
+
+
 # --- the store ----------------------------------------------------------------------
 
+#: The key prefix of a Redis store when no prefix option is given (RedisStore's default).
+_DEFAULT_PREFIX: Final = "seqthink:"
 
-def _store(args: argparse.Namespace) -> FileSystemStore:
+
+class _Target(NamedTuple):
+    """The store a command works on: the sessions folder, or the Redis store ``--redis-url`` names."""
+
+    store: SessionStore
+    shown: str  # the folder, or the URL without its password and the key prefix
+    url: str | None = None  # a Redis URL as given, kept out of every message
+    identity: tuple[object, ...] = ()  # for a Redis store: what makes two stores one
+    option: str = "--sessions-dir"  # the option that names the store, in error messages
+
+    @property
+    def where(self) -> str:
+        """Where the sessions are, for messages: ``in DIR``, or ``in Redis at URL (prefix 'P')``."""
+        return f"in {self.shown}" if self.url is None else f"in Redis at {self.shown}"
+
+
+def _check_store_options(args: argparse.Namespace) -> None:
+    """Refuse the options that name a store when they contradict each other."""
+    if args.redis_url is None:
+        if args.redis_prefix is not None:
+            raise _Failure(EXIT_USAGE, "--redis-prefix: applies with --redis-url only")
+    elif args.sessions_dir is not None:
+        raise _Failure(EXIT_USAGE, "--sessions-dir and --redis-url: give one of them, not both")
+
+
+def _store(args: argparse.Namespace) -> _Target:
+    """The store ``--sessions-dir`` or ``--redis-url`` names (unopened: nothing is asked of a server)."""
+    url: str | None = args.redis_url
+    if url is None:
+        store = _folder_store(args)
+        return _Target(store, str(store.root))
+    match = _SCHEME.match(url)
+    if match is None or match.group(1).lower() not in _REDIS_SCHEMES:
+        raise _Failure(
+            EXIT_USAGE,
+            f"--redis-url: {redact_url(url)!r} is not a Redis URL (redis://, rediss:// or unix://)",
+        )
+    prefix: str | None = args.redis_prefix
+    end = _redis_end("--redis-url", url, _DEFAULT_PREFIX if prefix is None else prefix, "--redis-prefix")
+    return _Target(end.store, end.shown, url, end.identity, "--redis-url")
+
+
+def _folder_store(args: argparse.Namespace) -> FileSystemStore:
+    """The sessions folder: ``--sessions-dir``, else the library's default folder."""
     raw: str | None = args.sessions_dir
     if raw is None:
         return FileSystemStore()
@@ -257,6 +352,24 @@ def _store(args: argparse.Namespace) -> FileSystemStore:
         raise _Failure(EXIT_USAGE, f"--sessions-dir: {exc}") from None
 
 
+@contextlib.contextmanager
+def _opened(args: argparse.Namespace) -> Iterator[_Target]:
+    """The store a command works on, its server checked first and its connections closed after.
+
+    A server lost while the command runs ends it with one line naming the option and the URL.
+    """
+    target = _store(args)
+    try:
+        _check_reachable(target)
+        yield target
+    except StoreConnectionError as exc:
+        raise _Failure(
+            EXIT_NOTHING, f"{target.option}: lost {target.shown}: {_reason(exc, target)}"
+        ) from None
+    finally:
+        _close(target)
+
+
 def _session_id(value: str, option: str = "ID") -> str:
     try:
         return check_session_id(value)
@@ -264,11 +377,11 @@ def _session_id(value: str, option: str = "ID") -> str:
         raise _Failure(EXIT_USAGE, f"{option}: {exc.reason} (got {value!r})") from None
 
 
-def _restore(store: FileSystemStore, session_id: str) -> ThinkingSession:
+def _restore(target: _Target, session_id: str) -> ThinkingSession:
     try:
-        return store.restore(session_id)
+        return target.store.restore(session_id)
     except SessionNotFoundError:
-        raise _Failure(EXIT_NOTHING, f"no session {session_id!r} in {store.root}") from None
+        raise _Failure(EXIT_NOTHING, f"no session {session_id!r} {target.where}") from None
 
 
 # --- list ---------------------------------------------------------------------------
@@ -309,12 +422,14 @@ class _Row(NamedTuple):
         }
 
 
-def _read_row(store: FileSystemStore, session_id: str, meta: SessionMetadata | None) -> _Row | None:
+def _read_row(store: SessionStore, session_id: str, meta: SessionMetadata | None) -> _Row | None:
     """The row of one session, restored to learn whether it is complete; None when it is gone."""
     try:
         session = store.restore(session_id)
     except SessionNotFoundError:
         return None  # deleted since it was listed
+    except StoreConnectionError:
+        raise  # the server, not the session: the command ends
     except (CorruptSessionError, StoreError) as exc:
         message = _one_line(str(exc))
         _note(f"warning: {message}")
@@ -352,14 +467,25 @@ def _maybe_stored(store: FileSystemStore, session_id: str) -> bool:
         return True  # restoring it will say what is wrong
 
 
-def _rows(store: FileSystemStore, warnings: _LibraryWarnings) -> list[_Row]:
-    warnings.muted = True  # the rows say which sessions cannot be read, and why
-    try:
-        listed = store.list_sessions()
-    finally:
-        warnings.muted = False
-    rows = [_read_row(store, meta.session_id, meta) for meta in listed]
-    rows += [_read_row(store, name, None) for name in _unlisted(store, {m.session_id for m in listed})]
+def _rows(target: _Target, warnings: _LibraryWarnings) -> list[_Row]:
+    store = target.store
+    if isinstance(store, FileSystemStore):
+        warnings.muted = True  # the rows say which sessions cannot be read, and why
+        try:
+            listed = store.list_sessions()
+        finally:
+            warnings.muted = False
+        rows = [_read_row(store, meta.session_id, meta) for meta in listed]
+        rows += [_read_row(store, name, None) for name in _unlisted(store, {m.session_id for m in listed})]
+    else:
+        # No folder to look in: the listing's own warnings name the sessions it skipped.
+        with _collected_warnings(warnings) as records:
+            listed = store.list_sessions()
+        named, notes = _skipped(records, target.url)
+        for note in notes:
+            _note(f"warning: {note}")
+        rows = [_read_row(store, meta.session_id, meta) for meta in listed]
+        rows += [_read_row(store, name, None) for name in sorted(named - {m.session_id for m in listed})]
     found = [row for row in rows if row is not None]
     # Newest first, as listed; a session without a readable last activity goes last.
     found.sort(key=lambda row: row.session_id)
@@ -399,14 +525,14 @@ def _table(rows: Sequence[_Row]) -> str:
 
 
 def _cmd_list(args: argparse.Namespace, warnings: _LibraryWarnings) -> int:
-    store = _store(args)
-    rows = _rows(store, warnings)
+    with _opened(args) as target:
+        rows = _rows(target, warnings)
     if args.json:
         _say(json.dumps([row.as_json() for row in rows], indent=2, ensure_ascii=False))
     elif rows:
         _say(_table(rows))
     else:
-        _say(f"No sessions in {store.root}")
+        _say(f"No sessions {target.where}")
     return EXIT_OK
 
 
@@ -431,7 +557,8 @@ def _cmd_show(args: argparse.Namespace, _warnings: _LibraryWarnings) -> int:
     width: int | None = args.width
     if width is not None and form != "text":
         raise _Failure(EXIT_USAGE, f"--width: applies to --format text only, not {form}")
-    session = _restore(_store(args), session_id)
+    with _opened(args) as target:
+        session = _restore(target, session_id)
     if form == "markdown":
         shown = render.to_markdown(session)
     elif form == "mermaid":
@@ -511,7 +638,8 @@ def _link_into_place(temp: str, path: Path) -> None:
 def _cmd_export(args: argparse.Namespace, _warnings: _LibraryWarnings) -> int:
     session_id = _session_id(args.session_id)
     output: str | None = args.output
-    session = _restore(_store(args), session_id)
+    with _opened(args) as target:
+        session = _restore(target, session_id)
     text = render.to_json(session)
     if not text.endswith("\n"):
         text += "\n"
@@ -559,20 +687,30 @@ def _cmd_import(args: argparse.Namespace, _warnings: _LibraryWarnings) -> int:
     new_id: str | None = args.as_id
     if new_id is not None:
         _session_id(new_id, "--as")
-    store = _store(args)
-    source: str = args.file
-    data = _read_input(source)
-    where = "stdin" if source == "-" else repr(source)
-    try:
-        session = render.from_json(data, session_id=new_id)
-    except InvalidExportError as exc:
-        raise _Failure(EXIT_USAGE, f"{where} is not a seqthink export: {_first_problem(exc)}") from None
-    session_id = session.session_id
+    with _opened(args) as target:
+        source: str = args.file
+        data = _read_input(source)
+        where = "stdin" if source == "-" else repr(source)
+        try:
+            session = render.from_json(data, session_id=new_id)
+        except InvalidExportError as exc:
+            raise _Failure(EXIT_USAGE, f"{where} is not a seqthink export: {_first_problem(exc)}") from None
+        _store_imported(target, session, replace=args.replace)
+    _say(
+        f"imported session {session.session_id!r} ({_thoughts(session)}) "
+        f"from {'stdin' if source == '-' else source}"
+    )
+    return EXIT_OK
+
+
+def _store_imported(target: _Target, session: ThinkingSession, *, replace: bool) -> None:
+    """Save ``session``; one stored under its id is refused, or with ``replace`` deleted first."""
+    store, session_id = target.store, session.session_id
     if store.exists(session_id):
-        if not args.replace:
+        if not replace:
             raise _Failure(
                 EXIT_NOTHING,
-                f"session {session_id!r} already exists in {store.root}; "
+                f"session {session_id!r} already exists {target.where}; "
                 "add --replace to overwrite it, or --as ID to import it under another id",
             )
         store.delete(session_id)
@@ -582,10 +720,6 @@ def _cmd_import(args: argparse.Namespace, _warnings: _LibraryWarnings) -> int:
         raise _Failure(
             EXIT_NOTHING, f"session {session_id!r} was stored by someone else meanwhile; nothing imported"
         ) from None
-    _say(
-        f"imported session {session_id!r} ({_thoughts(session)}) from {'stdin' if source == '-' else source}"
-    )
-    return EXIT_OK
 
 
 # --- delete -------------------------------------------------------------------------
@@ -593,9 +727,9 @@ def _cmd_import(args: argparse.Namespace, _warnings: _LibraryWarnings) -> int:
 
 def _cmd_delete(args: argparse.Namespace, _warnings: _LibraryWarnings) -> int:
     session_id = _session_id(args.session_id)
-    store = _store(args)
-    if not store.delete(session_id):
-        raise _Failure(EXIT_NOTHING, f"no session {session_id!r} in {store.root}")
+    with _opened(args) as target:
+        if not target.store.delete(session_id):
+            raise _Failure(EXIT_NOTHING, f"no session {session_id!r} {target.where}")
     _say(f"deleted session {session_id!r}")
     return EXIT_OK
 
@@ -603,9 +737,7 @@ def _cmd_delete(args: argparse.Namespace, _warnings: _LibraryWarnings) -> int:
 # --- cleanup ------------------------------------------------------------------------
 
 
-def _old_sessions(
-    store: FileSystemStore, older_than: timedelta, now: datetime, limit: int | None
-) -> list[str]:
+def _old_sessions(store: SessionStore, older_than: timedelta, now: datetime, limit: int | None) -> list[str]:
     """Ids of the sessions a cleanup at ``now`` would delete, oldest first, as the store picks them."""
     try:
         cutoff = now - older_than
@@ -672,7 +804,7 @@ class _Progress:
 
 
 def _delete_in_batches(
-    store: FileSystemStore, older_than: timedelta, now: datetime, total: int, deleted: list[str]
+    store: SessionStore, older_than: timedelta, now: datetime, total: int, deleted: list[str]
 ) -> None:
     """Ask the store to clean up at most ``total`` sessions, a batch at a time, into ``deleted``."""
     batch = max(_MIN_BATCH, math.ceil(total / _MAX_BATCHES))
@@ -694,16 +826,19 @@ def _plural(count: int, word: str) -> str:
 
 
 def _cmd_cleanup(args: argparse.Namespace, _warnings: _LibraryWarnings) -> int:
-    store = _store(args)
-    older_than: timedelta = args.older_than
-    limit: int | None = args.limit
+    with _opened(args) as target:
+        return _cleanup(target, args.older_than, args.limit, dry_run=args.dry_run)
+
+
+def _cleanup(target: _Target, older_than: timedelta, limit: int | None, *, dry_run: bool) -> int:
+    store = target.store
     age = format_duration(older_than)
     now = datetime.now(timezone.utc)
     old = _old_sessions(store, older_than, now, limit)
     if not old:
-        _note(f"no session in {store.root} was last active more than {age} ago; nothing to delete")
+        _note(f"no session {target.where} was last active more than {age} ago; nothing to delete")
         return EXIT_NOTHING
-    if args.dry_run:
+    if dry_run:
         _say("\n".join(old))
         _note(f"would delete {_plural(len(old), 'session')} last active more than {age} ago (dry run)")
         return EXIT_OK
@@ -715,8 +850,12 @@ def _cmd_cleanup(args: argparse.Namespace, _warnings: _LibraryWarnings) -> int:
             _say("\n".join(deleted))
         _note(f"interrupted after deleting {_plural(len(deleted), 'session')}")
         raise
+    except StoreConnectionError:
+        if deleted:  # what was deleted before the server went away
+            _say("\n".join(deleted))
+        raise
     if not deleted:  # another process cleaned up, or wrote to them, meanwhile
-        _note(f"no session in {store.root} was last active more than {age} ago; nothing to delete")
+        _note(f"no session {target.where} was last active more than {age} ago; nothing to delete")
         return EXIT_NOTHING
     _say("\n".join(deleted))
     _note(f"deleted {_plural(len(deleted), 'session')} last active more than {age} ago")
@@ -728,7 +867,6 @@ def _cmd_cleanup(args: argparse.Namespace, _warnings: _LibraryWarnings) -> int:
 #: The URL schemes ``migrate`` opens as a RedisStore; anything else before ``://`` is refused.
 _REDIS_SCHEMES: Final = ("redis", "rediss", "unix")
 _SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
-_DEFAULT_PREFIX: Final = "seqthink:"
 
 
 class _End(NamedTuple):
@@ -760,7 +898,8 @@ def _folder_end(option: str, store: FileSystemStore) -> _End:
     return _End(option, store, str(root), ("folder", found.st_dev, found.st_ino))
 
 
-def _redis_end(option: str, url: str, prefix: str) -> _End:
+def _redis_end(option: str, url: str, prefix: str, prefix_option: str | None = None) -> _End:
+    """The Redis store ``url`` and ``prefix`` name; errors name ``option`` (and ``prefix_option``)."""
     try:
         from seqthink._redis import RedisStore  # noqa: PLC0415 - an optional extra, for URLs only
     except ImportError:
@@ -773,7 +912,7 @@ def _redis_end(option: str, url: str, prefix: str) -> _End:
         store = RedisStore(url, prefix=prefix)
     except InvalidArgumentError as exc:
         if exc.name == "prefix":
-            raise _Failure(EXIT_USAGE, f"{option}-prefix: {exc.reason}") from None
+            raise _Failure(EXIT_USAGE, f"{prefix_option or option + '-prefix'}: {exc.reason}") from None
         raise _Failure(EXIT_USAGE, f"{option}: {redact_url(url)} {_scrub(exc.reason, url)}") from None
     shown = f"{redact_url(url)} (prefix {prefix!r})"
     return _End(option, store, shown, _redis_identity(url, prefix), url=url)
@@ -796,11 +935,11 @@ def _redis_identity(url: str, prefix: str) -> tuple[object, ...]:
 
 def _end(args: argparse.Namespace, option: str, value: str | None, prefix: str | None) -> _End:
     """The store ``--from`` or ``--to`` names: a sessions folder or a Redis URL."""
-    if value is None or _SCHEME.match(value) is None:
+    if value is None:
+        return _default_end(args, option, prefix)
+    if _SCHEME.match(value) is None:
         if prefix is not None:
             raise _Failure(EXIT_USAGE, f"{option}-prefix: applies to a Redis URL only; {option} is a folder")
-        if value is None:  # the sessions folder of the other commands
-            return _folder_end(option, _store(args))
         try:
             return _folder_end(option, FileSystemStore(sessions_folder(value)))
         except ValueError as exc:
@@ -815,6 +954,26 @@ def _end(args: argparse.Namespace, option: str, value: str | None, prefix: str |
     return _redis_end(option, value, _DEFAULT_PREFIX if prefix is None else prefix)
 
 
+def _default_end(args: argparse.Namespace, option: str, prefix: str | None) -> _End:
+    """The side of a migration left out: the store the other commands use.
+
+    That is the sessions folder, or with ``--redis-url`` that Redis store, whose
+    prefix ``--redis-prefix`` gives; errors about it name those options.
+    """
+    if args.redis_url is None:
+        if prefix is not None:
+            raise _Failure(EXIT_USAGE, f"{option}-prefix: applies to a Redis URL only; {option} is a folder")
+        return _folder_end(option, _folder_store(args))
+    if prefix is not None:
+        raise _Failure(
+            EXIT_USAGE,
+            f"{option}-prefix: applies to a Redis URL given with {option}; "
+            "the prefix of --redis-url's store is --redis-prefix",
+        )
+    target = _store(args)
+    return _End(target.option, target.store, target.shown, target.identity, url=target.url)
+
+
 def _scrub(text: str, *urls: str | None) -> str:
     """``text`` on one line, each of ``urls`` in it shown without its password."""
     for url in urls:
@@ -823,7 +982,7 @@ def _scrub(text: str, *urls: str | None) -> str:
     return _one_line(text)
 
 
-def _reason(error: Exception, *ends: _End) -> str:
+def _reason(error: Exception, *ends: _End | _Target) -> str:
     """What went wrong, on one line; for a server, what its client said."""
     cause = error.__cause__
     if isinstance(error, StoreConnectionError) and cause is not None:
@@ -842,7 +1001,7 @@ def _reaching(end: _End) -> Iterator[None]:
         raise _Lost(end, exc) from exc
 
 
-def _check_reachable(end: _End) -> None:
+def _check_reachable(end: _End | _Target) -> None:
     """Ask ``end``'s server something harmless, so that one out of reach is named before any copy."""
     if end.url is None:
         return
@@ -860,45 +1019,16 @@ def _check_reachable(end: _End) -> None:
         ) from None
 
 
-class _Collected(logging.Handler):
-    """Keeps the library's warnings (sessions skipped while listing) instead of showing them."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 def _source_ids(source: _End, warnings: _LibraryWarnings) -> tuple[list[str], list[str]]:
     """The ids of the source's sessions, sorted, and the listing's warnings about anything else.
 
     Listing skips a session it cannot read, with a warning naming it; such a
     session is counted in, so that restoring it reports what is wrong.
     """
-    logger = logging.getLogger("seqthink")
-    collected = _Collected()
-    level = logger.level
-    logger.addHandler(collected)
-    if logger.getEffectiveLevel() > logging.WARNING:
-        logger.setLevel(logging.WARNING)
-    warnings.muted = True
-    try:
-        with _reaching(source):
-            found = {meta.session_id for meta in source.store.list_sessions()}
-    finally:
-        warnings.muted = False
-        logger.setLevel(level)
-        logger.removeHandler(collected)
-    notes = []
-    for record in collected.records:
-        named = record.args[0] if isinstance(record.args, tuple) and record.args else None
-        if isinstance(named, str) and _is_session_id(named):
-            found.add(named)
-        else:
-            notes.append(_scrub(record.getMessage(), source.url))
-    return sorted(found), notes
+    with _collected_warnings(warnings) as records, _reaching(source):
+        found = {meta.session_id for meta in source.store.list_sessions()}
+    named, notes = _skipped(records, source.url)
+    return sorted(found | named), notes
 
 
 def _is_session_id(value: str) -> bool:
@@ -1021,7 +1151,8 @@ def _summary(
 def _cmd_migrate(args: argparse.Namespace, warnings: _LibraryWarnings) -> int:
     given: tuple[str | None, str | None] = (args.source, args.target)
     if given == (None, None):
-        raise _Failure(EXIT_USAGE, "give --from, --to or both (the one left out is the sessions folder)")
+        left_out = "the sessions folder" if args.redis_url is None else "--redis-url's store"
+        raise _Failure(EXIT_USAGE, f"give --from, --to or both (the one left out is {left_out})")
     source = _end(args, "--from", args.source, args.from_prefix)
     try:
         target = _end(args, "--to", args.target, args.to_prefix)
@@ -1035,7 +1166,7 @@ def _cmd_migrate(args: argparse.Namespace, warnings: _LibraryWarnings) -> int:
         _close(source)
 
 
-def _close(end: _End) -> None:
+def _close(end: _End | _Target) -> None:
     """Close the connections a RedisStore made; a folder holds nothing open."""
     close = getattr(end.store, "close", None)
     if callable(close):
@@ -1091,8 +1222,9 @@ def _migrate(source: _End, target: _End, warnings: _LibraryWarnings, *, dry_run:
 
 _DESCRIPTION: Final = """\
 List, show, export, import, delete and clean up the thinking sessions stored in
-a sessions folder (the folder FileSystemStore and seqthink-mcp use), and copy
-them between sessions folders and Redis.
+a sessions folder (the folder FileSystemStore and seqthink-mcp use), or with
+--redis-url in Redis (as seqthink-mcp --redis-url keeps them), and copy them
+between sessions folders and Redis.
 """
 
 _EPILOG: Final = """\
@@ -1102,6 +1234,7 @@ examples:
   seqthink cleanup --older-than 7d --dry-run
   seqthink migrate --to redis://localhost:6379/0
   seqthink --sessions-dir ~/.config/kodegen/state/sessions/sequential_thinking list
+  seqthink --redis-url redis://localhost:6379/0 list
 
 exit status:
   0  done
@@ -1109,10 +1242,12 @@ exit status:
      up, a file or session that would be overwritten, an unreadable session, an
      I/O error, a Redis server out of reach, a session not migrated
   2  a bad command line or bad input (bad id, duration, option or URL; a file
-     that is not a seqthink export; a Redis URL without redis-py installed)
+     that is not a seqthink export; a Redis URL without redis-py installed;
+     --sessions-dir and --redis-url together)
 
 environment:
-  SEQTHINK_SESSIONS_DIR  the sessions folder when --sessions-dir is not given
+  SEQTHINK_SESSIONS_DIR  the sessions folder when neither --sessions-dir nor
+                         --redis-url is given
   NO_COLOR               set and not empty for no colour in `show`
 """
 
@@ -1124,7 +1259,8 @@ Each session is read in full to tell whether it is complete (whether its last
 thought said no further thought is needed), so listing takes time in
 proportion to the number of thoughts stored. A session that cannot be read is
 listed as "unreadable", with the reason on stderr; the exit status is still 0.
-An empty or missing folder lists nothing, also with status 0.
+An empty or missing folder (or a Redis prefix with no sessions) lists
+nothing, also with status 0.
 
 --json prints an array of objects with the keys session_id, created_at and
 last_activity (ISO 8601, UTC), total_thoughts, branch_ids (a list), complete
@@ -1201,7 +1337,9 @@ example:
         """\
 --from and --to each name a sessions folder or a Redis URL (redis://,
 rediss:// or unix://; Redis needs `pip install 'seqthink[redis]'`). Leave
-one out and it is the sessions folder the other commands use. Each session
+one out and it is the store the other commands use: the sessions folder, or
+with --redis-url that Redis store (--redis-prefix, not --from-prefix or
+--to-prefix, then gives its prefix). Each session
 is read from the source, saved in the target, read back and compared with
 the source, to the nanosecond; the source is never changed.
 
@@ -1216,6 +1354,7 @@ example:
   seqthink migrate --to redis://localhost:6379/0 --dry-run
   seqthink migrate --from ~/sessions --to redis://localhost:6379/0
   seqthink migrate --from redis://cache.internal/2 --from-prefix team-a: --to ~/backup
+  seqthink --redis-url redis://localhost:6379/0 migrate --to ~/backup
 """,
     ),
 }
@@ -1232,11 +1371,21 @@ def _parser() -> argparse.ArgumentParser:
         "the sessions folder; a leading ~ is expanded "
         "(default: $SEQTHINK_SESSIONS_DIR, else the per-user state folder of seqthink)"
     )
+    redis_help = (
+        "work on the sessions kept in Redis at this URL (redis://, rediss:// or unix://), "
+        "as seqthink-mcp --redis-url keeps them, instead of a sessions folder; "
+        "needs seqthink[redis]"
+    )
+    prefix_help = f"with --redis-url: the prefix of every key (default: {_DEFAULT_PREFIX})"
     parser.add_argument("--sessions-dir", metavar="DIR", help=sessions_help)
+    parser.add_argument("--redis-url", metavar="URL", help=redis_help)
+    parser.add_argument("--redis-prefix", metavar="PREFIX", help=prefix_help)
     parser.add_argument("--version", action="version", version=f"{_PROG} {__version__}")
     # Given after the subcommand too; SUPPRESS keeps a value given before it.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--sessions-dir", metavar="DIR", default=argparse.SUPPRESS, help=sessions_help)
+    common.add_argument("--redis-url", metavar="URL", default=argparse.SUPPRESS, help=redis_help)
+    common.add_argument("--redis-prefix", metavar="PREFIX", default=argparse.SUPPRESS, help=prefix_help)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, handler: Callable[[argparse.Namespace, _LibraryWarnings], int]) -> Any:
@@ -1305,13 +1454,15 @@ def _parser() -> argparse.ArgumentParser:
         "--from",
         dest="source",
         metavar="SOURCE",
-        help="the store to copy from: a sessions folder or a Redis URL (default: the sessions folder)",
+        help="the store to copy from: a sessions folder or a Redis URL "
+        "(default: the sessions folder, or --redis-url's store)",
     )
     migrate.add_argument(
         "--to",
         dest="target",
         metavar="TARGET",
-        help="the store to copy to: a sessions folder or a Redis URL (default: the sessions folder)",
+        help="the store to copy to: a sessions folder or a Redis URL "
+        "(default: the sessions folder, or --redis-url's store)",
     )
     migrate.add_argument(
         "--from-prefix",
@@ -1347,6 +1498,7 @@ def _silence_stdout() -> None:
 
 def _run(args: argparse.Namespace) -> int:
     handler: Callable[[argparse.Namespace, _LibraryWarnings], int] = args.handler
+    _check_store_options(args)
     with _library_warnings() as warnings:
         code = handler(args, warnings)
         sys.stdout.flush()  # here, so that a broken pipe is met while it can still be handled
