@@ -65,6 +65,8 @@ _OPS_KEPT = 64
 _LIST_BATCH = 500
 
 _DIGITS = re.compile(rb"0|[1-9][0-9]{0,19}")
+#: The meta hash's fields, as save, append and list read them.
+_META_FIELDS = ("format", "session_id", "created_ns", "count", "last_activity_ns")
 
 # --- the scripts -----------------------------------------------------------------
 
@@ -80,7 +82,7 @@ _COMMIT = """
 if redis.call('LPOS', KEYS[5], ARGV[2]) then return 2 end
 local stored = redis.call('HMGET', KEYS[1], 'created_ns', 'count', 'last_activity_ns')
 if ARGV[3] == '' then
-  if stored[1] then return 0 end
+  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
   -- No session: clear anything a damaged one left without its meta hash.
   for _, id in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do redis.call('DEL', ARGV[9] .. id) end
   redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
@@ -121,15 +123,21 @@ _DELETE = """
 -- KEYS: meta, thoughts, numbers, branch_ids, ops, index.
 -- ARGV: session id, the prefix of its branch keys, a cutoff in ns ('' for none).
 -- With a cutoff, deletes only when the committed last_activity_ns is below it.
--- Returns 1 when something was deleted, 0 when not; with a cutoff, -1 when last_activity_ns
--- is unreadable, and 2 when the index named a session that is not stored (the entry goes).
+-- Returns 1 when something was deleted, 0 when not; with a cutoff, -1 when the meta hash
+-- cannot be read (the session is left), and 2 when the index named a session that is not
+-- stored (the entry goes).
 if ARGV[3] ~= '' then
-  local last = redis.call('HGET', KEYS[1], 'last_activity_ns')
-  if not last then
+  if redis.call('EXISTS', KEYS[1]) == 0 then
     redis.call('ZREM', KEYS[6], ARGV[1])
     return 2
   end
-  if not string.match(last, '^[0-9]+$') then return -1 end
+  local meta = redis.call('HMGET', KEYS[1], 'format', 'session_id', 'created_ns', 'count',
+    'last_activity_ns')
+  if meta[1] ~= '1' or meta[2] ~= ARGV[1] then return -1 end
+  for i = 3, 5 do
+    if not meta[i] or not string.match(meta[i], '^[0-9]+$') then return -1 end
+  end
+  local last = meta[5]
   local cutoff = ARGV[3]
   if #last > #cutoff or (#last == #cutoff and last >= cutoff) then return 0 end
 end
@@ -259,17 +267,30 @@ class RedisStore(SessionStore):
 
     # --- the operations, each written once ------------------------------------------
 
+    def _meta_command(self, session_id: str) -> tuple[str, ...]:
+        """The HMGET whose reply :meth:`_read_meta` reads."""
+        return ("HMGET", self._key(session_id, "meta"), *_META_FIELDS)
+
     def _read_meta(self, session_id: str, meta: Sequence[bytes | None]) -> tuple[int, int, int] | None:
-        """(created_ns, count, last_activity_ns) from HMGET created_ns count last_activity_ns."""
-        if meta[0] is None:
+        """(created_ns, count, last_activity_ns) from the reply of :meth:`_meta_command`;
+        None when there is no meta hash, CorruptSessionError when it is not readable.
+        """
+        if all(raw is None for raw in meta):
             return None
+        where = self._key(session_id, "meta")
+        problems = []
+        if meta[0] != FORMAT_VERSION:
+            problems.append((where, f"format is {meta[0]!r}, not {FORMAT_VERSION!r}"))
+        if meta[1] != session_id.encode():
+            problems.append((where, f"session_id is {meta[1]!r}, not {session_id!r}"))
         values = []
-        for name, raw in zip(("created_ns", "count", "last_activity_ns"), meta, strict=True):
+        for name, raw in zip(_META_FIELDS[2:], meta[2:], strict=True):
             if raw is None or _DIGITS.fullmatch(raw) is None:
-                raise CorruptSessionError(
-                    session_id, [(self._key(session_id, "meta"), f"{name} is {raw!r}, not an integer")]
-                )
-            values.append(int(raw))
+                problems.append((where, f"{name} is {raw!r}, not an integer"))
+            else:
+                values.append(int(raw))
+        if problems:
+            raise CorruptSessionError(session_id, problems)
         return values[0], values[1], values[2]
 
     def _commit_script(
@@ -302,9 +323,7 @@ class RedisStore(SessionStore):
         sid = record.session_id
         token = secrets.token_hex(8)
         while True:
-            (meta,) = yield _Batch(
-                [("HMGET", self._key(sid, "meta"), "created_ns", "count", "last_activity_ns")]
-            )
+            (meta,) = yield _Batch([self._meta_command(sid)])
             stored = self._read_meta(sid, meta)
             keep = self._plan_save(
                 sid, stored=stored, known=known, created_ns=record.created_ns, count=len(record.thoughts)
@@ -314,7 +333,7 @@ class RedisStore(SessionStore):
             done = yield self._commit_script(
                 sid,
                 token=token,
-                expected=None if stored is None else meta,
+                expected=None if stored is None else meta[2:],
                 created_ns=record.created_ns,
                 last_activity_ns=record.last_activity_ns,
                 thoughts=record.thoughts[keep:],
@@ -330,7 +349,7 @@ class RedisStore(SessionStore):
         wanted = [n for n in (thought.revises_thought, thought.branch_from_thought) if n is not None]
         while True:
             commands: list[tuple[Any, ...]] = [
-                ("HMGET", self._key(session_id, "meta"), "created_ns", "count", "last_activity_ns"),
+                self._meta_command(session_id),
                 ("LRANGE", self._key(session_id, "branch_ids"), 0, -1),
             ]
             if wanted:
@@ -358,7 +377,7 @@ class RedisStore(SessionStore):
             done = yield self._commit_script(
                 session_id,
                 token=token,
-                expected=None if stored is None else replies[0],
+                expected=None if stored is None else replies[0][2:],
                 created_ns=created,
                 last_activity_ns=last,
                 thoughts=[recorded_thought],
@@ -484,7 +503,7 @@ class RedisStore(SessionStore):
                     log.warning("skipping %r in %sindex: not a session id", sid, self._prefix)
             commands: list[tuple[Any, ...]] = []
             for sid in batch:
-                commands.append(("HMGET", self._key(sid, "meta"), "created_ns", "count", "last_activity_ns"))
+                commands.append(self._meta_command(sid))
                 commands.append(("LRANGE", self._key(sid, "branch_ids"), 0, -1))
             replies = yield _Batch(commands)
             for sid, meta, branch_ids in zip(batch, replies[::2], replies[1::2], strict=True):
@@ -528,7 +547,7 @@ class RedisStore(SessionStore):
                     deleted.append(sid)
                 elif done != 2:  # left in the index: not old after all (0), or unreadable (-1)
                     if done == -1:
-                        log.warning("skipping unreadable session %r: last_activity_ns is not an integer", sid)
+                        log.warning("skipping unreadable session %r: its meta hash cannot be read", sid)
                     skipped += 1
         return deleted
 

@@ -218,8 +218,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--redis-prefix",
         metavar="PREFIX",
-        default="seqthink:",
-        help="with --redis-url: the prefix of every key (default: %(default)s)",
+        help="with --redis-url: the prefix of every key (default: seqthink:)",
     )
     parser.add_argument(
         "--default-session",
@@ -256,6 +255,8 @@ class _UsageError(Exception):
 
 
 def _store_from(args: argparse.Namespace) -> SessionStore:
+    if args.redis_prefix is not None and args.redis_url is None:
+        raise _UsageError("--redis-prefix: applies only with --redis-url")
     if args.redis_url is not None:
         if args.sessions_dir is not None:
             raise _UsageError("--sessions-dir and --redis-url: give one of them, not both")
@@ -264,7 +265,9 @@ def _store_from(args: argparse.Namespace) -> SessionStore:
         except ImportError as exc:
             raise _UsageError(f"--redis-url: {exc}") from exc
         try:
-            return RedisStore(args.redis_url, prefix=args.redis_prefix)
+            return RedisStore(
+                args.redis_url, prefix="seqthink:" if args.redis_prefix is None else args.redis_prefix
+            )
         except InvalidArgumentError as exc:
             option = "--redis-prefix" if exc.name == "prefix" else "--redis-url"
             raise _UsageError(f"{option}: {exc.reason} (got {_short(exc.value)})") from exc

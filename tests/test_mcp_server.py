@@ -810,6 +810,7 @@ def test_two_servers_on_one_redis_share_a_session(tmp_path: Path, redis_url: str
             ["--redis-url", "redis://localhost/0", "--redis-prefix", "a\nb"],
             "--redis-prefix: must be a string",
         ),
+        (["--redis-prefix", "team:"], "--redis-prefix: applies only with --redis-url"),
     ],
 )
 def test_bad_redis_options_exit_2_in_one_line(

@@ -539,3 +539,28 @@ def test_list_warns_about_an_index_entry_that_is_not_a_session_id(
     with caplog.at_level(logging.WARNING, logger="seqthink"):
         assert ["sample"] == [m.session_id for m in store.list_sessions()]
     assert "not a session id" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda r, p: r.hset(p + "meta", "count", "x"),
+        lambda r, p: r.hdel(p + "meta", "created_ns"),
+        lambda r, p: r.hset(p + "meta", "format", "9"),
+        lambda r, p: r.hset(p + "meta", "session_id", "other"),
+    ],
+)
+def test_a_session_with_an_unreadable_meta_hash_is_named_by_list_and_left_by_cleanup(
+    store: RedisStore, raw: Any, redis_prefix: str, caplog: pytest.LogCaptureFixture, damage: Any
+) -> None:
+    """As with a damaged session.json: listed as unreadable (a warning), never deleted by age."""
+    store.save(sample_session("hurt"))
+    damage(raw, f"{redis_prefix}s:hurt:")
+    with caplog.at_level(logging.WARNING, logger="seqthink"):
+        assert [] == store.list_sessions()
+        assert [] == store.cleanup(timedelta(0), now=datetime(2100, 1, 1, tzinfo=timezone.utc))
+    assert caplog.text.count("'hurt'") >= 2
+    assert store.exists("hurt")
+    with pytest.raises(CorruptSessionError):
+        store.append("hurt", Thought("more", 8, 8, next_thought_needed=True))
+    assert store.delete("hurt")
