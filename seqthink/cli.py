@@ -905,7 +905,7 @@ def _redis_end(option: str, url: str, prefix: str, prefix_option: str | None = N
     except ImportError:
         raise _Failure(
             EXIT_USAGE,
-            f"{option}: a Redis URL needs redis-py 5 or newer, which is not installed: "
+            f"{option}: a Redis URL needs redis-py 5.0.1 or newer, which is not installed: "
             "pip install 'seqthink[redis]'",
         ) from None
     try:
