@@ -50,7 +50,9 @@ try:
     import redis.asyncio
     import redis.exceptions
 except ImportError as exc:  # pragma: no cover - the extra is not installed
-    raise ImportError("seqthink.RedisStore needs redis-py 5.0.1 or newer: pip install 'seqthink[redis]'") from exc
+    raise ImportError(
+        "seqthink.RedisStore needs redis-py 5.0.1 or newer: pip install 'seqthink[redis]'"
+    ) from exc
 
 if TYPE_CHECKING:
     from collections.abc import Collection
