@@ -409,9 +409,10 @@ class RedisStore(SessionStore):
     def _decode_session(self, session_id: str, reply: Sequence[Any]) -> SessionRecord:
         flat, raw_thoughts, raw_ids, raw_lists = reply
         problems: list[tuple[str, str]] = []
-        created_ns, last_ns, count = self._decode_meta(
-            session_id, dict(zip(flat[::2], flat[1::2], strict=True))
-        )
+        meta = dict(zip(flat[::2], flat[1::2], strict=True))
+        stored = self._read_meta(session_id, [meta.get(name.encode()) for name in _META_FIELDS])
+        assert stored is not None  # (the script found the meta hash)
+        created_ns, count, last_ns = stored
         thoughts_key = self._key(session_id, "thoughts")
         if len(raw_thoughts) != count:
             problems.append(
@@ -430,25 +431,6 @@ class RedisStore(SessionStore):
         if problems:
             raise CorruptSessionError(session_id, problems)
         return record
-
-    def _decode_meta(self, session_id: str, meta: dict[bytes, bytes]) -> tuple[int, int, int]:
-        """(created_ns, last_activity_ns, count) from the meta hash, or CorruptSessionError."""
-        where = self._key(session_id, "meta")
-        problems: list[tuple[str, str]] = []
-        if meta.get(b"format") != FORMAT_VERSION:
-            problems.append((where, f"format is {meta.get(b'format')!r}, not {FORMAT_VERSION!r}"))
-        if meta.get(b"session_id") != session_id.encode():
-            problems.append((where, f"session_id is {meta.get(b'session_id')!r}, not {session_id!r}"))
-        numbers = []
-        for name in ("created_ns", "last_activity_ns", "count"):
-            raw = meta.get(name.encode())
-            if raw is None or _DIGITS.fullmatch(raw) is None:
-                problems.append((where, f"{name} is {raw!r}, not an integer"))
-            else:
-                numbers.append(int(raw))
-        if problems:
-            raise CorruptSessionError(session_id, problems)
-        return numbers[0], numbers[1], numbers[2]
 
     def _branch_problems(
         self,

@@ -17,10 +17,10 @@ import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from clirun import ROOT, environment, fails, ok, seqthink
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,8 +30,8 @@ from seqthink.cli import format_duration, main, parse_duration
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "tests" / "fixtures" / "seed"
 SEED_ID = "6f1d2c1e-8a4b-4c9e-9d53-2b7f0e5a91c4"
 ESC = "\x1b"
@@ -39,52 +39,6 @@ COMMANDS = ["list", "show", "export", "import", "delete", "cleanup"]
 
 
 # --- helpers ------------------------------------------------------------------------
-
-
-def environment(tmp_path: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"COLUMNS", "LINES", "NO_COLOR", "TERM"}}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONIOENCODING"] = "utf-8"
-    env["SEQTHINK_SESSIONS_DIR"] = str(tmp_path / "sessions")
-    env.update(extra or {})
-    return env
-
-
-def seqthink(
-    tmp_path: Path, *args: str, env: Mapping[str, str] | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m seqthink`` with ``args`` from ``tmp_path``."""
-    return subprocess.run(
-        [sys.executable, "-m", "seqthink", *args],
-        cwd=tmp_path,
-        env=environment(tmp_path, env),
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
-
-
-def ok(tmp_path: Path, *args: str, **options: Any) -> str:
-    """Run the command, expect exit 0 and a quiet stderr, and return stdout."""
-    done = seqthink(tmp_path, *args, **options)
-    assert (0, "") == (done.returncode, done.stderr), done.stderr
-    return done.stdout
-
-
-def fails(tmp_path: Path, code: int, *args: str, **options: Any) -> str:
-    """Run the command, expect exit ``code``, one line on stderr and nothing on stdout; return the line."""
-    done = seqthink(tmp_path, *args, **options)
-    assert code == done.returncode, (done.stdout, done.stderr)
-    assert "" == done.stdout
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.splitlines()
-    assert 1 == len(lines), done.stderr
-    assert lines[0].startswith("seqthink: ")
-    return lines[0]
 
 
 def clock_at(moment: datetime) -> Any:
@@ -539,7 +493,7 @@ def test_cleanup_deletes_the_old_sessions(tmp_path: Path, sessions: Path) -> Non
     assert "seqthink: deleted 2 sessions last active more than 1d ago\n" == done.stderr
     assert "\r" not in done.stderr
     assert ["fresh"] == stored(sessions)
-    line = fails(tmp_path, 1, "cleanup", "--older-than", "1d")
+    line = fails(tmp_path, 1, "cleanup", "--older-than", "1d", starts="seqthink: ")
     assert "nothing to delete" in line
 
 
@@ -554,7 +508,7 @@ def test_cleanup_limit_takes_the_oldest(tmp_path: Path, sessions: Path) -> None:
 
 
 def test_cleanup_of_an_empty_folder_exits_1(tmp_path: Path) -> None:
-    line = fails(tmp_path, 1, "cleanup", "--older-than", "0s")
+    line = fails(tmp_path, 1, "cleanup", "--older-than", "0s", starts="seqthink: ")
     assert "nothing to delete" in line
 
 

@@ -14,12 +14,12 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import redis
 import redis_server
+from clirun import ROOT, environment, fails, seqthink
 
 from seqthink import FileSystemStore, RedisStore, ThinkingSession
 from seqthink._session import SessionRecord
@@ -27,11 +27,11 @@ from seqthink.cli import main
 from seqthink.errors import StoreConnectionError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator
+    from pathlib import Path
 
     from seqthink._store import SessionStore
 
-ROOT = Path(__file__).resolve().parent.parent
 #: Branch ids that are awkward for keys and file names: non-ASCII, and ':' (the key separator).
 ODD_BRANCHES = ("bé:ta", "東京:2", "a:b:c")
 #: A start time with nanoseconds that microsecond-precision times would lose.
@@ -39,44 +39,6 @@ START_NS = 1_762_000_000_123_456_789
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def environment(tmp_path: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"COLUMNS", "LINES", "NO_COLOR", "TERM"}}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONIOENCODING"] = "utf-8"
-    env["SEQTHINK_SESSIONS_DIR"] = str(tmp_path / "sessions")
-    env.update(extra or {})
-    return env
-
-
-def seqthink(
-    tmp_path: Path, *args: str, env: Mapping[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m seqthink`` with ``args`` from ``tmp_path``."""
-    return subprocess.run(
-        [sys.executable, "-m", "seqthink", *args],
-        cwd=tmp_path,
-        env=environment(tmp_path, env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
-
-
-def fails(tmp_path: Path, code: int, *args: str, **options: Any) -> str:
-    """Run the command, expect exit ``code``, one line on stderr and nothing on stdout; return the line."""
-    done = seqthink(tmp_path, *args, **options)
-    assert code == done.returncode, (done.stdout, done.stderr)
-    assert "" == done.stdout
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.splitlines()
-    assert 1 == len(lines), done.stderr
-    assert lines[0].startswith("seqthink: error: ")
-    return lines[0]
 
 
 def ticking_clock(start: int = START_NS) -> Any:

@@ -14,17 +14,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import urllib.parse
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 import redis
 import redis_server
+from clirun import ROOT, fails, ok, seqthink
 
 from seqthink import FileSystemStore, RedisStore, ThinkingSession, render
 from seqthink._session import datetime_to_ns
@@ -32,61 +30,15 @@ from seqthink.cli import main
 from seqthink.errors import StoreConnectionError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator
+    from pathlib import Path
 
     from seqthink._store import SessionStore
 
-ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ["list", "show", "export", "import", "delete", "cleanup", "migrate"]
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def environment(tmp_path: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"COLUMNS", "LINES", "NO_COLOR", "TERM"}}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONIOENCODING"] = "utf-8"
-    env["SEQTHINK_SESSIONS_DIR"] = str(tmp_path / "sessions")
-    env.update(extra or {})
-    return env
-
-
-def seqthink(
-    tmp_path: Path, *args: str, env: Mapping[str, str] | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m seqthink`` with ``args`` from ``tmp_path``."""
-    return subprocess.run(
-        [sys.executable, "-m", "seqthink", *args],
-        cwd=tmp_path,
-        env=environment(tmp_path, env),
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
-
-
-def ok(tmp_path: Path, *args: str, **options: Any) -> str:
-    """Run the command, expect exit 0 and nothing on stderr; return stdout."""
-    done = seqthink(tmp_path, *args, **options)
-    assert (0, "") == (done.returncode, done.stderr), done.stderr
-    return done.stdout
-
-
-def fails(tmp_path: Path, code: int, *args: str, **options: Any) -> str:
-    """Run the command, expect exit ``code``, one error line on stderr and nothing on stdout."""
-    done = seqthink(tmp_path, *args, **options)
-    assert code == done.returncode, (done.stdout, done.stderr)
-    assert "" == done.stdout
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.splitlines()
-    assert 1 == len(lines), done.stderr
-    assert lines[0].startswith("seqthink: error: ")
-    return lines[0]
 
 
 def at(url: str, prefix: str) -> list[str]:
