@@ -356,6 +356,9 @@ class RedisStore(SessionStore):
             ]
             if wanted:
                 commands.append(("SMISMEMBER", self._key(session_id, "numbers"), *wanted))
+            # (Not a transaction: a write landing between these reads changes the meta hash
+            # read first, so the commit below finds another state, writes nothing, and the
+            # reads happen again.)
             replies = yield _Batch(commands)
             stored = self._read_meta(session_id, replies[0])
             recorded: Collection[int] = ()
@@ -386,7 +389,7 @@ class RedisStore(SessionStore):
             )
             if not done:
                 continue  # another writer got in between: read again
-            branches = [b.decode("utf-8") for b in replies[1]]
+            branches = [b.decode("utf-8", "replace") for b in replies[1]]  # (checked by restore)
             branch = _rules.branch_of(recorded_thought)
             if branch is not None and branch not in branches:
                 branches.append(branch)
