@@ -343,8 +343,8 @@ class FileSystemStore(SessionStore):
         for position, outcome, data in self._read_thoughts(directory, header.total_thoughts, dir_fd=held):
             if isinstance(outcome, Thought):
                 thoughts.append(outcome)
-                branch = outcome.branch_id
-                if branch is not None and outcome.branch_from_thought is not None:
+                branch = _rules.branch_of(outcome)
+                if branch is not None:
                     branches.setdefault(branch, []).append(outcome)
                     branch_bytes.setdefault(branch, []).append(data)
             else:
@@ -406,7 +406,7 @@ class FileSystemStore(SessionStore):
         ]
 
     def _cleanup(self, cutoff_ns: int, limit: int | None) -> list[str]:
-        found = self._entries(lambda name: _is_session_id(name) or name.startswith(_TOMB_PREFIX))
+        found = self._entries(lambda name: _rules.is_session_id(name) or name.startswith(_TOMB_PREFIX))
         for tomb in (name for name in found if name.startswith(_TOMB_PREFIX)):
             _remove_tree(os.path.join(self._root, tomb))  # left by a delete that was interrupted
         sessions = [name for name in found if not name.startswith(_TOMB_PREFIX)]
@@ -592,7 +592,7 @@ class FileSystemStore(SessionStore):
         """The committed header of every session folder (or of ``names``, folders the root
         listed); unreadable ones are logged and skipped.
         """
-        names = self._entries(_is_session_id) if names is None else names
+        names = self._entries(_rules.is_session_id) if names is None else names
         try:  # the root held open, for reads relative to it: no path walk from / per session
             root: int | None = os.open(self._root, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC)
         except (OSError, AttributeError):  # no O_DIRECTORY (Windows), or gone: read by path
@@ -906,14 +906,6 @@ def _remove_folder(path: str, dir_fd: int | None = None) -> None:
     finally:
         os.close(fd)
     os.rmdir(path, dir_fd=dir_fd)
-
-
-def _is_session_id(name: str) -> bool:
-    try:
-        _rules.check_session_id(name)
-    except ValueError:
-        return False
-    return True
 
 
 def _reason(exc: OSError) -> str:

@@ -484,7 +484,7 @@ class RedisStore(SessionStore):
         for start in range(0, len(ids), _LIST_BATCH):
             batch = []
             for sid in ids[start : start + _LIST_BATCH]:
-                if _is_session_id(sid):
+                if _rules.is_session_id(sid):
                     batch.append(sid)
                 else:
                     log.warning("skipping %r in %sindex: not a session id", sid, self._prefix)
@@ -525,7 +525,7 @@ class RedisStore(SessionStore):
                 break
             for member in members:
                 sid = member.decode("ascii", "replace")
-                if not _is_session_id(sid):
+                if not _rules.is_session_id(sid):
                     log.warning("skipping %r in %sindex: not a session id", member, self._prefix)
                     skipped += 1
                     continue
@@ -693,11 +693,3 @@ def _store_error(exc: redis.exceptions.RedisError, store: RedisStore) -> StoreEr
     if isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
         return StoreConnectionError(f"{store!r}: {type(exc).__name__}: {exc}")
     return StoreError(f"{store!r}: {type(exc).__name__}: {exc}")
-
-
-def _is_session_id(value: str) -> bool:
-    try:
-        _rules.check_session_id(value)
-    except ValueError:
-        return False
-    return True

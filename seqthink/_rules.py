@@ -58,6 +58,15 @@ def check_session_id(value: object) -> str:
     return value
 
 
+def is_session_id(value: object) -> bool:
+    """Whether :func:`check_session_id` accepts ``value`` (for names found in a listing)."""
+    try:
+        check_session_id(value)
+    except InvalidSessionIdError:
+        return False
+    return True
+
+
 def check_branch_id(value: object) -> None:
     """Raise InvalidThoughtError unless ``value`` is a usable branch id."""
     if not isinstance(value, str):

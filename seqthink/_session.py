@@ -141,10 +141,10 @@ class NumberSet(Collection[int]):
     """The thought numbers a session holds, at about one bit per number.
 
     A set would cost some 50 bytes per thought. Numbers are usually 1..n with
-    a few gaps, so they are kept as bits; the bitmap grows as far as eight
-    numbers per thought recorded (at least 8,192), and a number beyond that
-    (one far ahead of the rest) goes into a small set instead, so a single
-    huge number cannot make the bitmap huge.
+    a few gaps, so they are kept as bits; the bitmap reaches at most eight
+    numbers per thought recorded plus 8,192, and a number beyond that (one far
+    ahead of the rest) goes into a small set instead, so a single huge number
+    cannot make the bitmap huge.
     """
 
     __slots__ = ("_bits", "_far")
@@ -412,7 +412,8 @@ class ThinkingSession:
         session._numbers = NumberSet(thought.thought_number for thought in history)
         branches = session._branches
         for thought in history:
-            if thought.branch_from_thought is not None and thought.branch_id is not None:
-                branches.setdefault(thought.branch_id, []).append(thought)
+            branch = _rules.branch_of(thought)
+            if branch is not None:
+                branches.setdefault(branch, []).append(thought)
         session._known.add((len(session._history), record.last_activity_ns))
         return session

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from seqthink import __version__, render
 from seqthink._box import colour_allowed, display_width, pad
 from seqthink._filesystem import FileSystemStore, sessions_folder
-from seqthink._rules import check_session_id
+from seqthink._rules import check_session_id, is_session_id
 from seqthink._url import redact_url
 from seqthink.errors import (
     ConflictError,
@@ -287,7 +287,7 @@ def _skipped(records: Sequence[logging.LogRecord], url: str | None) -> tuple[set
     notes = []
     for record in records:
         first = record.args[0] if isinstance(record.args, tuple) and record.args else None
-        if isinstance(first, str) and _is_session_id(first):
+        if isinstance(first, str) and is_session_id(first):
             named.add(first)
         else:
             notes.append(_scrub(record.getMessage(), url))
@@ -1029,14 +1029,6 @@ def _source_ids(source: _End, warnings: _LibraryWarnings) -> tuple[list[str], li
         found = {meta.session_id for meta in source.store.list_sessions()}
     named, notes = _skipped(records, source.url)
     return sorted(found | named), notes
-
-
-def _is_session_id(value: str) -> bool:
-    try:
-        check_session_id(value)
-    except InvalidSessionIdError:
-        return False
-    return True
 
 
 def _same(one: ThinkingSession, other: ThinkingSession) -> bool:
