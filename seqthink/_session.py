@@ -236,8 +236,10 @@ class ThinkingSession:
         check_options(strict=strict, max_thought_length=max_thought_length)
         self._strict = strict
         self._max_thought_length = max_thought_length
-        self._clock: Clock = time.time_ns if clock is None else clock
-        self._created_ns = self._last_activity_ns = self._clock()
+        if clock is not None and not callable(clock):
+            raise InvalidArgumentError("clock", clock, "must be a function returning nanoseconds, or None")
+        self._clock: Clock = now_ns if clock is None else clock
+        self._created_ns = self._last_activity_ns = self._read_clock()
         self._history: list[Thought] = []
         self._branches: dict[str, list[Thought]] = {}
         self._numbers = NumberSet()
@@ -307,6 +309,14 @@ class ThinkingSession:
 
     # --- recording -----------------------------------------------------------
 
+    def _read_clock(self) -> int:
+        now = self._clock()
+        if type(now) is not int:  # e.g. time.time, seconds as a float: refused, not stored as 1970
+            raise InvalidArgumentError(
+                "clock", now, "must return integer nanoseconds since the epoch (like time.time_ns)"
+            )
+        return now
+
     def add_thought(self, thought: Thought) -> ThoughtResult:
         """Record ``thought``; raise InvalidThoughtError and record nothing if it is refused.
 
@@ -321,7 +331,7 @@ class ThinkingSession:
         )
         if total != thought.total_thoughts:
             thought = attrs.evolve(thought, total_thoughts=total)
-        now = self._clock()
+        now = self._read_clock()
         # Nothing below can fail: the session changes completely or not at all.
         self._append(thought)
         self._last_activity_ns = max(self._last_activity_ns, now)

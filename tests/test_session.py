@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -859,3 +860,37 @@ def test_number_set_keeps_a_far_number_out_of_the_bitmap() -> None:
     session.think("far ahead", thought_number=10**9)
     result = session.think("revise it", is_revision=True, revises_thought=10**9)
     assert result.warnings == ()
+
+
+@pytest.mark.parametrize("clock", [time.time, lambda: "now", lambda: True])
+def test_a_clock_that_does_not_give_integer_nanoseconds_is_refused(clock: Any) -> None:
+    """clock=time.time (seconds, a float) would date the session 1970 and break the filesystem
+    store: InvalidArgumentError naming the clock, at once.
+    """
+    with pytest.raises(InvalidArgumentError, match="clock"):
+        ThinkingSession("s", clock=clock)
+
+
+def test_a_clock_that_goes_bad_later_refuses_the_thought_and_changes_nothing() -> None:
+    """A clock that returns a float on a later reading: that thought is refused, the session kept."""
+    readings: list[Any] = [1_000, 2.5]
+    session = ThinkingSession("s", clock=lambda: readings.pop(0))
+    with pytest.raises(InvalidArgumentError, match="clock"):
+        session.think("Refused.")
+    assert (0, 1_000) == (len(session), session._last_activity_ns)
+
+
+def test_the_default_clock_is_read_when_a_thought_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default clock looks up time.time_ns at each reading, so tools that patch it (freezegun,
+    monkeypatch) date thoughts of sessions made before the patch too.
+    """
+    session = ThinkingSession("s")
+    monkeypatch.setattr(time, "time_ns", lambda: 1_900_000_000_000_000_000)
+    session.think("Dated by the patched clock.")
+    assert datetime(2030, 3, 17, 17, 46, 40, tzinfo=timezone.utc) == session.last_activity
+
+
+def test_a_clock_that_is_not_callable_is_refused() -> None:
+    """clock=123 is refused when the session is made."""
+    with pytest.raises(InvalidArgumentError, match="clock"):
+        ThinkingSession("s", clock=123)  # type: ignore[arg-type]
