@@ -28,6 +28,8 @@ from seqthink.errors import ConflictError, InvalidArgumentError, SessionNotFound
 if TYPE_CHECKING:
     from collections.abc import Collection
 
+    from typing_extensions import Self
+
 
 class SessionStore(abc.ABC):
     """Where sessions are saved, restored, listed, deleted and aged out.
@@ -37,6 +39,30 @@ class SessionStore(abc.ABC):
     """
 
     # --- what users call -----------------------------------------------------
+
+    def close(self) -> None:  # noqa: B027 - a store holding nothing has nothing to close
+        """Release what the store holds open (file descriptors, connections).
+
+        The store stays usable: a later call opens what it needs again. A
+        store is also a context manager that closes it on exit. This default
+        holds nothing.
+        """
+
+    async def aclose(self) -> None:
+        """:meth:`close`, for a store used from an event loop (``async with store:``)."""
+        self.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     def save(self, session: ThinkingSession) -> None:
         """Commit ``session``: its thoughts not yet stored, then its metadata.

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
+    "CleanupError",
     "ConflictError",
     "CorruptSessionError",
     "InvalidArgumentError",
@@ -125,6 +126,27 @@ class StoreError(SeqthinkError):
     The original exception is kept as ``__cause__``. The stored data stays at
     its previous committed state.
     """
+
+
+class CleanupError(StoreError):
+    """``cleanup`` could not read or delete some sessions; it went on with the others.
+
+    ``deleted`` lists the ids it did delete (what ``cleanup`` would have
+    returned), ``errors`` maps each session id it could not read or delete to
+    the StoreError that stopped it; the first of those is ``__cause__``, and
+    its own cause is the OSError. Those sessions are as they were. Call
+    ``cleanup`` again once the cause is fixed.
+    """
+
+    def __init__(self, deleted: Sequence[str], errors: Mapping[str, StoreError]) -> None:
+        self.deleted = list(deleted)
+        self.errors = dict(errors)
+        listed = "; ".join(f"{sid!r}: {error}" for sid, error in list(self.errors.items())[:_LISTED])
+        more = f" (and {len(self.errors) - _LISTED} more)" if len(self.errors) > _LISTED else ""
+        super().__init__(
+            f"cleanup deleted {len(self.deleted)} session(s) but could not finish "
+            f"{len(self.errors)}: {listed}{more}"
+        )
 
 
 class StoreConnectionError(StoreError):

@@ -967,6 +967,67 @@ def restore() -> Workload:
     )
 
 
+def _append_at(when: datetime, session_id: str, thought: Thought) -> Callable[[SessionStore], object]:
+    """store.append of ``thought``, stamped ``when``: the store's session reads the clock then."""
+    stamp = datetime_to_ns(when)
+
+    def call(store: SessionStore) -> object:
+        real = time.time_ns
+        time.time_ns = lambda: stamp
+        try:
+            return store.append(session_id, thought)
+        finally:
+            time.time_ns = real
+
+    return call
+
+
+def append() -> Workload:
+    """Append one thought to the stored s1 (three thoughts) beside a stored s2, as a tool server does."""
+    s1, s2 = small_session("s1", thoughts=3), small_session("s2", thoughts=1)
+    thought = Thought("Appended.", 4, 4, True, branch_from_thought=1, branch_id="b3")
+    return Workload(
+        "append",
+        ("s1", "s2"),
+        {"s1": s1, "s2": s2},
+        _save_all(s1, s2),
+        [Step("append", _append_at(YOUNG_START + timedelta(days=1), "s1", thought))],
+    )
+
+
+def append_new() -> Workload:
+    """Append the first thought of s1, which the store does not hold yet, beside a stored s2."""
+    s2 = small_session("s2", thoughts=1)
+    thought = Thought("The first.", 1, 2, True)
+    return Workload(
+        "append_new",
+        ("s1", "s2"),
+        {"s2": s2},
+        _save_all(s2),
+        [Step("append", _append_at(YOUNG_START, "s1", thought))],
+    )
+
+
+def listing() -> Workload:
+    """List the sessions of a store holding s1, s2 and s3; nothing changes."""
+    sessions = {sid: small_session(sid, thoughts=2) for sid in ("s1", "s2", "s3")}
+    return Workload(
+        "list",
+        tuple(sessions),
+        sessions,
+        _save_all(*sessions.values()),
+        [Step("list", lambda st: sorted(m.session_id for m in st.list_sessions()))],
+    )
+
+
+def exists() -> Workload:
+    """Ask whether s1 exists; nothing changes."""
+    s1 = small_session("s1", thoughts=2)
+    return Workload(
+        "exists", ("s1",), {"s1": s1}, _save_all(s1), [Step("exists", lambda st: st.exists("s1"))]
+    )
+
+
 def three_saves() -> Workload:
     """Three saves in a row into s1, each adding thoughts (some in branches)."""
     s1 = small_session("s1", thoughts=3)
@@ -983,6 +1044,10 @@ SCENARIOS: dict[str, Callable[[], Workload]] = {
     "cleanup": cleanup,
     "restore": restore,
     "three_saves": three_saves,
+    "append": append,
+    "append_new": append_new,
+    "list": listing,
+    "exists": exists,
 }
 
 

@@ -188,7 +188,7 @@ def count_opens(
     real_open = os.open
 
     def spy(path: Any, *args: Any, **kwargs: Any) -> int:
-        names.append(Path(str(path)).name)
+        names.append("<root>" if Path(path) == store.root else Path(str(path)).name)
         return real_open(path, *args, **kwargs)
 
     with monkeypatch.context() as patch:
@@ -201,7 +201,9 @@ def count_opens(
 def test_an_append_opens_the_same_files_however_long_the_session(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, length: int
 ) -> None:
-    """After the first append, each append reads session.json and writes one thought and session.json."""
+    """After the first append, each append opens the root and the session's folder, reads
+    session.json and writes one thought and session.json.
+    """
     store = FileSystemStore(tmp_path, durable=False)
     for step in range(length):
         store.append("long", Thought(f"step {step}", step + 1, length, True))
@@ -211,6 +213,8 @@ def test_an_append_opens_the_same_files_however_long_the_session(
     kinds = sorted(name.split(".")[1] + " (temp)" if name.endswith(".tmp") else name for name in names)
     assert [
         ".locks",
+        "<root>",
+        "long",
         "long.lock",
         "session (temp)",
         "session.json",
@@ -242,10 +246,10 @@ def test_a_failed_append_leaves_disk_and_cache_consistent(
     store.append("s", Thought("kept", 1, 3, True))
     real_replace = os.replace
 
-    def failing(src: Any, dst: Any) -> None:
+    def failing(src: Any, dst: Any, **kwargs: Any) -> None:
         if str(dst).endswith("session.json"):
             raise OSError(28, "No space left on device")
-        real_replace(src, dst)
+        real_replace(src, dst, **kwargs)
 
     with monkeypatch.context() as patch:
         patch.setattr(os, "replace", failing)

@@ -6,7 +6,7 @@ import multiprocessing
 import multiprocessing.synchronize
 import threading
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -111,8 +111,8 @@ def test_cleanup_does_not_delete_a_session_written_after_its_scan(tmp_path: Path
     now = old.last_activity + timedelta(days=2)
     real_headers = store._headers
 
-    def scan_then_write(names: Iterable[str] | None = None) -> Iterator[SessionHeader]:
-        found = list(real_headers(names))
+    def scan_then_write(names: Iterable[str] | None = None, **kwargs: Any) -> Iterator[SessionHeader]:
+        found = list(real_headers(names, **kwargs))
         session = store.restore("busy")
         session._clock = lambda: int(now.timestamp() * 1e9)
         session.think("Fresh activity after the scan.")

@@ -58,7 +58,7 @@ from faults import (
 )
 
 from seqthink import FileSystemStore
-from seqthink._filesystem import _NOFOLLOW
+from seqthink._filesystem import _NOFOLLOW, _Folder
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -74,7 +74,16 @@ MIX_STEPS = 5
 RECOVER_EVERY = 10
 DURABILITY = pytest.mark.parametrize("durable", [True, False], ids=["durable", "non-durable"])
 #: The operations swept call by call (each a workload in faults.SCENARIOS).
-SWEPT = ["save_new", "first_save", "first_save_new_root", "delete", "cleanup", "three_saves"]
+SWEPT = [
+    "save_new",
+    "first_save",
+    "first_save_new_root",
+    "append",
+    "append_new",
+    "delete",
+    "cleanup",
+    "three_saves",
+]
 
 
 # --- checks shared by every test -------------------------------------------------------
@@ -415,13 +424,9 @@ def test_power_loss_after_a_crash_and_a_second_save(tmp_path: Path, name: str) -
 # --- a broken variant: the crash tests catch it ---------------------------------------------
 
 
-def in_place_write(self: FileSystemStore, directory: str, name: str, data: bytes) -> None:
+def in_place_write(self: FileSystemStore, folder: _Folder, name: str, data: bytes) -> None:
     """The seed's way: truncate the file itself, then write into it (no temp file, no rename)."""
-    fd = os.open(
-        os.path.join(directory, name),  # noqa: PTH118
-        os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW,
-        0o600,
-    )
+    fd = folder.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW)
     try:
         view = memoryview(data)
         while view:

@@ -29,6 +29,7 @@ CHECKED = {
     "agent_loop.py",
     "inspect_sessions.py",
     "redis_store.py",
+    "scheduled_cleanup.py",
 }
 #: Command-line arguments an example runs with here (one that serves stdio is told to test itself).
 ARGUMENTS = {"mcp_server.py": ["--self-test"]}
@@ -255,3 +256,17 @@ def test_redis_store_shares_one_session_between_replicas(tmp_path: Path, redis_u
     assert "cleanup of sessions idle for a day: []" in out
     assert "cleanup of sessions idle for any time: ['plan']" in out
     assert "still there: False" in out
+
+
+def test_scheduled_cleanup_goes_on_past_a_failing_session_and_reports_it(tmp_path: Path) -> None:
+    """The cleanup job deletes old sessions in rounds, reports the one whose lock fails while
+    deleting the others, gets it on the next run, and keeps the recent session.
+    """
+    out = run_example("scheduled_cleanup.py", tmp_path)
+    assert [
+        "first run deleted ['old-0', 'old-1', 'old-2', 'old-3', 'old-4']",
+        "  could not clean up stale-1: IsADirectoryError",
+        "second run deleted ['stale-0', 'stale-2']",
+        "third run deleted ['stale-1']",
+        "left: ['recent']",
+    ] == out.splitlines()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import logging
 import os
@@ -13,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from seqthink import FileSystemStore, ThinkingSession, default_root
+from seqthink import FileSystemStore, ThinkingSession, Thought, default_root
 from seqthink.errors import (
+    CleanupError,
     ConflictError,
     CorruptSessionError,
     InvalidArgumentError,
@@ -124,10 +126,10 @@ def test_failed_commit_keeps_previous_state(store: FileSystemStore, monkeypatch:
     session.think("Not committed.")
     real_replace = os.replace
 
-    def failing_replace(src: Any, dst: Any) -> None:
+    def failing_replace(src: Any, dst: Any, **kwargs: Any) -> None:
         if str(dst).endswith("session.json"):
             raise OSError(errno.ENOSPC, "No space left on device")
-        real_replace(src, dst)
+        real_replace(src, dst, **kwargs)
 
     monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(StoreError) as info:
@@ -458,8 +460,24 @@ def test_cleanup_ignores_files_and_foreign_folders_in_the_root(store: FileSystem
     (store.root / "notes.txt").write_text("mine")
     (store.root / ".hidden").mkdir()
     (store.root / "no-session-json").mkdir()
+    (store.root / "no-session-json" / "readme.md").write_text("mine too")
+    (store.root / "thoughts-of-mine").mkdir()
+    (store.root / "thoughts-of-mine" / "thought1.json").write_text("{}")
+    (store.root / "thoughts-of-mine" / "notes").mkdir()
     assert ([], []) == (store.cleanup(timedelta(0)), store.list_sessions())
-    assert {"notes.txt", ".hidden", "no-session-json"} == {p.name for p in store.root.iterdir()}
+    assert ([], False, False) == (
+        store.list_sessions(),
+        store.delete("no-session-json"),
+        store.delete("thoughts-of-mine"),
+    )
+    assert {"notes.txt", ".hidden", "no-session-json", "thoughts-of-mine"} <= {
+        p.name for p in store.root.iterdir()
+    }
+    assert [["readme.md"], ["notes", "thought1.json"]] == [
+        sorted(p.name for p in (store.root / name).iterdir())
+        for name in ("no-session-json", "thoughts-of-mine")
+    ]
+    assert (False, "mine") == (store.delete("notes.txt"), (store.root / "notes.txt").read_text())
 
 
 # --- permissions, durability, roots -----------------------------------------------------
@@ -549,7 +567,7 @@ def fail_on(monkeypatch: pytest.MonkeyPatch, name: str, code: int = errno.EACCES
 
 @pytest.mark.parametrize(
     ("operation", "failing"),
-    [("exists", "lstat"), ("delete", "rename"), ("list", "scandir"), ("cleanup", "scandir")],
+    [("exists", "stat"), ("delete", "replace"), ("list", "scandir"), ("cleanup", "scandir")],
 )
 def test_io_errors_in_other_operations_are_store_errors(
     store: FileSystemStore, monkeypatch: pytest.MonkeyPatch, operation: str, failing: str
@@ -571,32 +589,15 @@ def test_io_errors_in_other_operations_are_store_errors(
     assert session.thought_history == store.restore("sample").thought_history
 
 
-def test_a_session_that_cannot_be_read_is_skipped_in_lists(
-    store: FileSystemStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A session.json that cannot be opened is logged and skipped by list_sessions."""
-    store.save(sample_session("a"))
-    store.save(sample_session("b"))
-    real_open = os.open
-
-    def guarded(path: Any, *args: Any, **kwargs: Any) -> int:
-        if str(path).endswith(str(Path("a") / "session.json")):
-            raise OSError(errno.EIO, os.strerror(errno.EIO))
-        return real_open(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "open", guarded)
-    with caplog.at_level(logging.WARNING, logger="seqthink"):
-        listed = [m.session_id for m in store.list_sessions()]
-    assert (["b"], True) == (listed, "'a'" in caplog.text)
-
-
 def test_a_file_in_place_of_a_session_folder(store: FileSystemStore) -> None:
-    """A plain file under a session's name makes save fail clearly, and delete removes it."""
+    """A plain file under a session's name makes save fail clearly; delete leaves it (it is
+    not the store's: it may be the user's).
+    """
     store.root.mkdir(parents=True)
     (store.root / "sample").write_text("not a folder")
     with pytest.raises(CorruptSessionError, match="not a folder"):
         store.save(sample_session())
-    assert (True, False) == (store.delete("sample"), (store.root / "sample").exists())
+    assert (False, "not a folder") == (store.delete("sample"), (store.root / "sample").read_text())
 
 
 def test_a_folder_that_cannot_be_removed_is_reported_and_swept_later(
@@ -624,3 +625,156 @@ def test_repr_names_the_root_and_durability(tmp_path: Path) -> None:
     assert f"FileSystemStore({str(tmp_path)!r}, durable=False)" == repr(
         FileSystemStore(tmp_path, durable=False)
     )
+
+
+# --- what a failed first save leaves, and what delete may remove -----------------------
+
+
+def leftover(store: FileSystemStore, session_id: str, *, age: timedelta) -> Path:
+    """A folder as a first save that failed leaves it: thought files and a temp file, no
+    session.json, last changed ``age`` ago.
+    """
+    session = sample_session(session_id)
+    elsewhere = store.root.parent / f"elsewhere-{session_id}"
+    FileSystemStore(elsewhere, durable=False).save(session)
+    made = elsewhere / session_id
+    (made / "session.json").unlink()
+    (made / ".session.json.0123abcd.tmp").write_bytes(b"{")
+    store.root.mkdir(parents=True, exist_ok=True)
+    made.rename(store.root / session_id)
+    when = (datetime.now(timezone.utc) - age).timestamp()
+    os.utime(store.root / session_id, (when, when))
+    return store.root / session_id
+
+
+def test_cleanup_removes_what_failed_first_saves_left_once_old(store: FileSystemStore) -> None:
+    """A session folder without session.json (a first save that failed) is no session: it is
+    not listed nor returned by cleanup, but cleanup removes it once it has not changed for
+    longer than ``older_than``, and leaves it while it is younger.
+    """
+    old = leftover(store, "old-ghost", age=timedelta(days=3))
+    young = leftover(store, "young-ghost", age=timedelta(minutes=1))
+    kept = ThinkingSession("kept")
+    kept.think("Active just now.")
+    store.save(kept)
+    assert ([], False) == (store.cleanup(timedelta(days=1)), store.exists("old-ghost"))
+    assert (False, True) == (old.exists(), young.exists())
+    assert ["kept"] == [m.session_id for m in store.list_sessions()]
+
+
+def test_delete_removes_what_a_failed_first_save_left_and_says_there_was_no_session(
+    store: FileSystemStore,
+) -> None:
+    """delete of an id whose folder holds only a failed first save's files removes them and
+    returns False, as exists() said; a save then starts afresh.
+    """
+    ghost = leftover(store, "ghost", age=timedelta(0))
+    assert (False, False, False) == (store.exists("ghost"), store.delete("ghost"), ghost.exists())
+    store.save(sample_session("ghost"))
+    assert 7 == len(store.restore("ghost"))
+
+
+def test_delete_leaves_a_folder_whose_session_json_names_another_session(store: FileSystemStore) -> None:
+    """On a case-insensitive disk delete("abc") finds the folder of "Abc"; its session.json
+    names "Abc", so delete leaves it and returns False (simulated by renaming the folder).
+    """
+    store.save(sample_session("Abc"))
+    (store.root / "Abc").rename(store.root / "abc")
+    assert (False, True) == (store.delete("abc"), (store.root / "abc" / "session.json").exists())
+
+
+def test_delete_removes_a_session_whose_files_are_damaged(store: FileSystemStore) -> None:
+    """A session whose session.json cannot be read is still the store's: delete removes it."""
+    store.save(sample_session())
+    (folder(store) / "session.json").write_bytes(b"\x00")
+    assert (True, False) == (store.delete("sample"), folder(store).exists())
+
+
+def test_cleanup_goes_on_past_a_session_it_cannot_delete_and_then_says_so(store: FileSystemStore) -> None:
+    """A session whose lock cannot be taken does not stop cleanup: the others are deleted, and
+    CleanupError then names the one left and the ids deleted, with the OSError in its causes.
+    """
+    for session_id in ("a", "b", "c"):
+        store.save(sample_session(session_id))
+    lock = store.root / ".locks" / "b.lock"
+    lock.unlink()
+    lock.mkdir()  # opening it for writing fails with EISDIR
+    with pytest.raises(CleanupError) as info:
+        store.cleanup(timedelta(0))
+    error = info.value
+    assert (["a", "c"], ["b"]) == (sorted(error.deleted), list(error.errors))
+    assert isinstance(error.errors["b"].__cause__, OSError)
+    assert error.__cause__ is error.errors["b"]
+    assert (["b"], "'b'") == ([m.session_id for m in store.list_sessions()], "'b'" * ("'b'" in str(error)))
+    lock.rmdir()
+    assert ["b"] == store.cleanup(timedelta(0))
+
+
+def test_list_sessions_raises_on_an_io_error_instead_of_leaving_a_session_out(
+    store: FileSystemStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An I/O error reading one session's session.json makes list_sessions raise StoreError
+    (with the OSError as its cause), not return a list that silently lacks the session.
+    """
+    store.save(sample_session("a"))
+    store.save(sample_session("b"))
+    real_read = os.read
+
+    def failing(fd: int, size: int) -> bytes:
+        if Path(f"/proc/self/fd/{fd}").readlink().parts[-2:] == ("b", "session.json"):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real_read(fd, size)
+
+    monkeypatch.setattr(os, "read", failing)
+    with pytest.raises(StoreError) as info:
+        store.list_sessions()
+    assert (errno.EIO, True) == (info.value.__cause__.errno, "b" in str(info.value))  # type: ignore[union-attr]
+
+
+def test_default_root_expands_a_leading_tilde(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """SEQTHINK_SESSIONS_DIR="~/x", as an MCP client's JSON config sets it (no shell), means the home's x."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("SEQTHINK_SESSIONS_DIR", "~/thinking")
+    assert (tmp_path / "thinking", tmp_path / "thinking") == (default_root(), FileSystemStore().root)
+
+
+def test_an_empty_root_is_refused_rather_than_taken_as_the_working_directory() -> None:
+    """FileSystemStore("") names no folder: InvalidArgumentError, not the current directory."""
+    with pytest.raises(InvalidArgumentError, match="root"):
+        FileSystemStore("")
+
+
+# --- descriptors -------------------------------------------------------------------------
+
+
+def open_descriptors() -> int:
+    return sum(1 for _ in Path("/proc/self/fd").iterdir())
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors in /proc")
+def test_close_gives_back_the_folders_held_for_appends(tmp_path: Path) -> None:
+    """An appending store holds session folders open; close() (or leaving a with block) closes
+    them, and the store still works afterwards.
+    """
+    before = open_descriptors()
+    with FileSystemStore(tmp_path, durable=False) as store:
+        for k in range(10):
+            store.append(f"s{k}", Thought("one", 1, 1, True))
+        assert before + 10 == open_descriptors()
+    assert before == open_descriptors()
+    store.append("s0", Thought("two", 2, 2, False))
+    store.close()
+    assert (before, 2) == (open_descriptors(), len(store.restore("s0")))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors in /proc")
+def test_a_store_dropped_without_close_leaks_no_descriptor(tmp_path: Path) -> None:
+    """A host making one store per request and never closing it does not run out of files."""
+    before = open_descriptors()
+    for request in range(30):
+        store = FileSystemStore(tmp_path, durable=False)
+        for k in range(5):
+            store.append(f"s{k}", Thought(f"request {request}", request + 1, request + 1, True))
+        del store
+    gc.collect()
+    assert before == open_descriptors()

@@ -1,7 +1,8 @@
 """I/O errors in the filesystem store (issue 3, point 2).
 
 ENOSPC, EIO, EROFS and EACCES are injected at each file-system call of each
-operation (save of new thoughts, first save, delete, cleanup, restore), once
+operation (save of new thoughts, first save, append to a stored session and
+to a new one, delete, cleanup, restore, list_sessions, exists), once
 (transient) and at every call from there on (persistent), using
 ``faults.Faults``. For each injection:
 
@@ -56,7 +57,7 @@ from faults import (
     tombs,
 )
 
-from seqthink import FileSystemStore, ThinkingSession
+from seqthink import FileSystemStore, SessionStore, ThinkingSession
 from seqthink.errors import CorruptSessionError, SeqthinkError
 
 if TYPE_CHECKING:
@@ -66,7 +67,17 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="fork, SIGKILL and flock are POSIX")
 
 ERRNOS = (errno.ENOSPC, errno.EIO, errno.EROFS, errno.EACCES)
-OPERATIONS = ["save_new", "first_save", "delete", "cleanup", "restore"]
+OPERATIONS = [
+    "save_new",
+    "first_save",
+    "append",
+    "append_new",
+    "delete",
+    "cleanup",
+    "restore",
+    "list",
+    "exists",
+]
 
 
 def prepare(base: Path, factory: Callable[[], Workload]) -> Workload:
@@ -161,6 +172,11 @@ def check_outcome(
     ]
     if raised is None and name == "delete" and result is not True:
         problems.append(f"delete returned {result!r} for a stored session")
+    stored = sorted(s for s, f in before.items() if f is not None)
+    if raised is None and name == "list" and result != stored:  # never silently short
+        problems.append(f"list_sessions returned {result!r}, not {stored}")
+    if raised is None and name == "exists" and result is not True:
+        problems.append(f"exists returned {result!r} for a stored session")
     if (
         raised is None
         and name == "restore"
@@ -201,9 +217,17 @@ def inject(
     problems = check_outcome(step.label, result, raised, seen, states, code, when)
     if {s: state_of(session) for s, session in workload.sessions.items()} != memory:
         problems.append("the session in memory changed")
+    again = step.call
+    if step.label == "append" and seen == states[1]:
+        # The thought was committed (the call failed after its commit, or returned): an
+        # append again would record a second thought, so the store's working is shown by
+        # reading the session back.
+        def again(store: SessionStore) -> object:
+            return store.restore("s1")
+
     try:  # the fault has cleared (real fsyncs still skipped, for speed)
         with Faults(base, sync=False):
-            step.call(store)
+            again(store)
     except Exception as exc:
         problems.append(f"with the fault cleared, {step.label} failed: {exc!r}")
     seen = stored_on_disk(root, workload.session_ids)
