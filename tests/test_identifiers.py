@@ -374,13 +374,10 @@ def test_save_checks_the_id_of_the_session_it_is_given(bench: Bench, tmp_path: P
     """A session whose id was changed after it was checked (here through the private attribute,
     as a subclass or a careless caller could) is refused by save, touching nothing.
 
-    Fails today: SessionStore.save hands the snapshot to the backend without checking
-    record.session_id again, and FileSystemStore joins it into paths, so "../escaped" writes
-    root/../escaped/session.json and root/.locks/../escaped.lock, outside the root, and an
-    absolute path writes there. An id with a "/" inside, such as "a/b", is not tried here
-    because it makes save hang: _locked takes the FileNotFoundError from opening
-    "a/b.lock" inside .locks for "the folder went away" and retries for ever. Checking the
-    id in save (or in _snapshot) closes both; the cost is one regex match.
+    Without the check of record.session_id in save, FileSystemStore would join "../escaped"
+    into paths and write root/../escaped/session.json and root/.locks/../escaped.lock,
+    outside the root (an absolute path would write there), and an id with a "/" inside
+    would make the lock's retry loop spin.
     """
     session = ThinkingSession("honest")
     session.think("First.")
@@ -452,8 +449,8 @@ def test_case_twins_are_distinct_sessions_today(bench: Bench) -> None:
 
     On a case-insensitive file system (macOS and Windows by default) they share one folder
     and one lock file: restore and save of the second raise CorruptSessionError (session.json
-    names the first), and delete("abc") would remove "Abc", since delete does not check the
-    name inside the folder.
+    names the first), and delete("abc") leaves the folder alone, since the session.json in it
+    names "Abc" (tests/test_filesystem.py simulates it).
     """
     for session_id in ("Abc", "abc"):  # DECISION: accepted as distinct ids
         session = ThinkingSession(session_id)
@@ -502,11 +499,11 @@ def test_branch_file_names_stay_in_the_session_folder_on_windows(branch_id: str)
     """Every name restore may read a branch file under stays inside the session folder, with
     Windows path rules too, where a backslash separates folders.
 
-    Fails today: for branch ids that are not plain, branch_file_names also offers the seed's
-    raw name, ``branch_{id}_thought{k}.json``, which it screens for "/" and NUL but not for
-    "\\". Restore reads that name when seqthink's own is missing, so on Windows a branch id
-    like ``..\\..\\..\\..\\x`` makes restore open a file outside the session folder (and outside
-    the root). Refusing "\\" in that name (and ":", an NTFS stream) would close it.
+    For branch ids that are not plain, branch_file_names also offers the seed's raw name,
+    ``branch_{id}_thought{k}.json``, which restore reads when seqthink's own is missing. That
+    name is screened for "\\" and ":" (an NTFS stream) as well as "/" and NUL; without it, on
+    Windows a branch id like ``..\\..\\..\\..\\x`` would make restore open a file outside the
+    session folder.
     """
     folder = "C:\\root\\session"
     escaped = [
