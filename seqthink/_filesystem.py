@@ -1044,8 +1044,10 @@ def _close_cached(cache: OrderedDict[str, tuple[ThinkingSession, int | None]], l
 
 def _close_quietly(fd: int | None) -> None:
     if fd is not None:
-        with contextlib.suppress(OSError):
+        try:  # (not contextlib.suppress: this runs twice per session in every list and cleanup)
             os.close(fd)
+        except OSError:
+            pass
 
 
 #: Bytes read at once (a larger read is mmapped per call by malloc, and much slower).

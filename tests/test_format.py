@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 import shutil
 import tempfile
 from datetime import datetime, timezone
@@ -916,3 +917,89 @@ def test_the_compact_form_round_trips(thought: Thought) -> None:
     data = encode_compact_thought(thought)
     assert b"\n" not in data
     assert thought == decode_compact_thought(data)
+
+
+# --- the canonical session.json reader agrees with the JSON reader ----------------------
+
+_ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}", fullmatch=True) | st.text(max_size=12)
+_secs = st.integers(0, _format._MAX_SECS + 2) | st.sampled_from([0, 1, 10**19, 10**20])
+_nanos = st.integers(0, 1_000_000_001)
+_headers = st.fixed_dictionaries(
+    {
+        "session_id": _ids,
+        "created_at": st.fixed_dictionaries({"secs_since_epoch": _secs, "nanos_since_epoch": _nanos}),
+        "last_activity": st.fixed_dictionaries({"secs_since_epoch": _secs, "nanos_since_epoch": _nanos}),
+        "total_thoughts": st.integers(0, 2**64 + 1),
+        "branch_ids": st.lists(st.text(max_size=6), max_size=4),
+    }
+)
+
+
+def _seed_layout(header: dict[str, Any]) -> bytearray:
+    """The header as the seed writes it: its keys in the seed's order, pretty-printed."""
+
+    def instant(value: dict[str, int]) -> dict[str, int]:
+        return {key: value[key] for key in ("secs_since_epoch", "nanos_since_epoch")}
+
+    ordered = {
+        "session_id": header["session_id"],
+        "created_at": instant(header["created_at"]),
+        "last_activity": instant(header["last_activity"]),
+        "total_thoughts": header["total_thoughts"],
+        "branch_ids": header["branch_ids"],
+    }
+    return bytearray(json.dumps(ordered, indent=2, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+
+
+def _json_reading(data: bytes) -> object:
+    try:
+        return _format._decode_session_json(data)
+    except FormatError:
+        return "refused"
+
+
+@settings(max_examples=400)
+@given(header=_headers)
+def test_the_canonical_reader_agrees_with_the_json_reader(header: dict[str, Any]) -> None:
+    """Whatever the canonical (one regex) reader accepts, the JSON reader reads the same; and
+    it accepts every ordinary header written in the seed's layout.
+    """
+    data = bytes(_seed_layout(header))
+    fast = _format._session_header_canonical(data)
+    assert fast is None or fast == _json_reading(data)
+    ordinary = (
+        _format._MAX_SECS
+        >= max(header["created_at"]["secs_since_epoch"], header["last_activity"]["secs_since_epoch"])
+        and 1_000_000_000
+        > max(header["created_at"]["nanos_since_epoch"], header["last_activity"]["nanos_since_epoch"])
+        and header["total_thoughts"] < 2**64
+        and re.fullmatch(r"[A-Za-z0-9._-]{1,128}", header["session_id"]) is not None
+        and len(set(header["branch_ids"])) == len(header["branch_ids"])
+        and not any(c in '"\\' or c < " " for b in header["branch_ids"] for c in b)  # no escapes
+    )
+    assert (fast is not None) == ordinary
+
+
+@settings(max_examples=400)
+@given(
+    header=_headers,
+    cut=st.integers(0, 400),
+    byte=st.integers(0, 255),
+    how=st.sampled_from(["set", "insert", "drop"]),
+)
+def test_the_canonical_reader_never_accepts_what_the_json_reader_refuses_or_reads_otherwise(
+    header: dict[str, Any], cut: int, byte: int, how: str
+) -> None:
+    """A header damaged by one byte changed, inserted or dropped: if the canonical reader still
+    accepts it, the JSON reader reads exactly the same header.
+    """
+    data = _seed_layout(header)
+    at = cut % (len(data) + 1)
+    if how == "set" and at < len(data):
+        data[at] = byte
+    elif how == "insert":
+        data.insert(at, byte)
+    elif at < len(data):
+        del data[at]
+    fast = _format._session_header_canonical(bytes(data))
+    assert fast is None or fast == _json_reading(bytes(data))
