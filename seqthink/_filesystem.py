@@ -1044,7 +1044,7 @@ def _close_cached(cache: OrderedDict[str, tuple[ThinkingSession, int | None]], l
 
 def _close_quietly(fd: int | None) -> None:
     if fd is not None:
-        try:  # (not contextlib.suppress: this runs twice per session in every list and cleanup)
+        try:  # noqa: SIM105 - contextlib.suppress is slower, and this runs twice per session listed
             os.close(fd)
         except OSError:
             pass

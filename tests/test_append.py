@@ -333,3 +333,65 @@ def test_deletes_beside_appenders_remove_whole_states_only(tmp_path: Path) -> No
     assert len(set(final)) == len(final)
     assert set(after_last_delete) <= set(final)
     assert deletes, "no delete ran while the writers worked"
+
+
+def _appending_process(root: str, writer: int, start: Any, results: Any) -> None:
+    store = FileSystemStore(root, durable=False)
+    start.wait()
+    begun, errors = [], []
+    for step in range(PER_WRITER):
+        begun.append((time.monotonic(), thought(writer, step).thought))  # CLOCK_MONOTONIC: system-wide
+        try:
+            store.append("shared", thought(writer, step))
+        except Exception as exc:  # reported to the test, which fails on it
+            errors.append(repr(exc))
+    results.put((begun, errors))
+
+
+def _deleting_process(root: str, start: Any, stop: Any, results: Any) -> None:
+    store = FileSystemStore(root, durable=False)
+    start.wait()
+    deletes, errors = [], []
+    while not stop.is_set():
+        try:
+            if store.delete("shared"):
+                deletes.append(time.monotonic())
+        except Exception as exc:  # reported to the test, which fails on it
+            errors.append(repr(exc))
+        time.sleep(0.002)
+    results.put((deletes, errors))
+
+
+@pytest.mark.parametrize("writers", [2, 4, 8])
+def test_a_process_deleting_beside_appending_processes_removes_whole_states_only(
+    tmp_path: Path, writers: int
+) -> None:
+    """The same as the thread test above, with N appending processes and one deleting process
+    (and the watcher's reader and cleaner): no call fails, no thought is stored twice, and every
+    thought whose append began after the last delete ended is in the final session.
+    """
+    context = multiprocessing.get_context("fork")
+    start, stop, results = context.Event(), context.Event(), context.Queue()
+    appenders = [
+        context.Process(target=_appending_process, args=(str(tmp_path), w, start, results))
+        for w in range(writers)
+    ]
+    deleter = context.Process(target=_deleting_process, args=(str(tmp_path), start, stop, results))
+    with Watcher(tmp_path) as watcher:
+        for process in [*appenders, deleter]:
+            process.start()
+        start.set()
+        appended = [results.get(timeout=60) for _ in appenders]  # the deleter reports only once stopped
+        stop.set()
+        deletes, delete_errors = results.get(timeout=60)
+        for process in [*appenders, deleter]:
+            process.join(30)
+    store = FileSystemStore(tmp_path, durable=False)
+    final = [t.thought for t in store.restore("shared").thought_history] if store.exists("shared") else []
+    begun = [entry for entries, _ in appended for entry in entries]
+    after_last_delete = [text for moment, text in begun if not deletes or moment > deletes[-1]]
+    errors = [error for _, errors in appended for error in errors] + delete_errors
+    assert ([], []) == (errors, [e for e in watcher.errors if type(e).__name__ != "SessionNotFoundError"])
+    assert [0] * (writers + 1) == [p.exitcode for p in [*appenders, deleter]]
+    assert len(set(final)) == len(final)
+    assert set(after_last_delete) <= set(final)
