@@ -32,6 +32,16 @@ class TestFileSystemStoreNotDurable(TestFileSystemStore):
         return FileSystemStore(tmp_path / "sessions", durable=False)
 
 
+class TestFileSystemStoreByPath(TestFileSystemStore):
+    """The filesystem store where no call can go relative to a folder's descriptor, as on
+    Windows: every file is reached by path, and the contract still holds.
+    """
+
+    @pytest.fixture(autouse=True)
+    def _by_path(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr("seqthink._filesystem._DIR_FD", False)
+
+
 class TestRedisStore(StoreTests):
     """Against a real redis-server: see tests/redis_server.py for where it comes from."""
 
