@@ -1052,10 +1052,12 @@ SCENARIOS: dict[str, Callable[[], Workload]] = {
 
 
 def mixed(seed: int, steps: int = 8) -> Workload:
-    """A seeded random mix of saves (with branches), first saves, deletes and cleanups.
+    """A seeded random mix of saves (with branches), first saves, appends, deletes and cleanups.
 
     Four sessions start committed: s1 and s2 (young), o1 and o2 (old enough
-    for cleanup). A deleted session saved again is stored anew.
+    for cleanup). A deleted session saved again is stored anew. a1 is only
+    ever appended to (as a tool server does), so it is created by its first
+    append, and again after a delete.
     """
     rng = random.Random(seed)
     sessions = {
@@ -1066,17 +1068,22 @@ def mixed(seed: int, steps: int = 8) -> Workload:
         "n1": small_session("n1", YOUNG_START + timedelta(hours=2), 0),
     }
     plan: list[Step] = []
-    for _ in range(steps):
+    for number in range(1, steps + 1):
         roll = rng.random()
         session_id = rng.choice(["s1", "s1", "s2", "o1", "n1"])
-        if roll < 0.7:
+        if roll < 0.55:
             plan.append(_grow_and_save(sessions[session_id], rng.randint(1, 3)))
+        elif roll < 0.7:
+            thought = Thought(f"Appended in step {number}.", number, number, True)
+            when = YOUNG_START + timedelta(hours=3, minutes=number)
+            plan.append(Step("append to a1", _append_at(when, "a1", thought)))
         elif roll < 0.85:
+            session_id = rng.choice([session_id, "a1"])
             plan.append(Step(f"delete {session_id}", _delete(session_id)))
         else:
             plan.append(Step("cleanup", lambda st: st.cleanup(OLDER_THAN, now=NOW)))
     setup = _save_all(*(s for sid, s in sessions.items() if sid != "n1"))
-    return Workload(f"mixed({seed})", tuple(sessions), sessions, setup, plan)
+    return Workload(f"mixed({seed})", (*sessions, "a1"), sessions, setup, plan)
 
 
 def chain(exc: BaseException) -> Iterator[BaseException]:
