@@ -220,9 +220,13 @@ SPECIAL_IDS = [
     NEIGHBOUR + "-",
     NEIGHBOUR.upper(),
 ]
-long_names = st.sampled_from([1, 2, 127, 128, 129, 255, 256, 300]).flatmap(
-    lambda n: st.sampled_from(["a" * n, "a" * (n - 1) + ".", "\u00e9" * (n // 2), "1" + "-" * (n - 1)])
-)
+#: Names around the 128-character id limit and the 255-byte file-name limit (an "é" is 2 bytes).
+LONG_NAMES = [
+    name
+    for n in (1, 2, 127, 128, 129, 255, 256, 300)
+    for name in ("a" * n, "a" * (n - 1) + ".", "\u00e9" * (n // 2), "1" + "-" * (n - 1))
+]
+long_names = st.sampled_from(LONG_NAMES)
 session_ids = st.one_of(
     st.text(),
     st.text(alphabet="aZ09._-/\\\x00 :\u00e9", max_size=12),
@@ -307,6 +311,23 @@ def test_any_branch_id_is_refused_or_stays_in_the_session_folder(bench: Bench, b
     A refused branch id (InvalidThoughtError) records nothing; an accepted one is written
     only as files inside the session folder and restored exactly.
     """
+    _exercise_branch_id(bench, branch_id)
+
+
+@pytest.mark.parametrize(
+    "name", LONG_NAMES, ids=[f"{k}-{len(name)}chars" for k, name in enumerate(LONG_NAMES)]
+)
+def test_long_ids_are_refused_or_confined(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Every name around the 128-character and 255-byte limits, tried for sure (not only when
+    hypothesis draws it) as a session id and as a branch id.
+    """
+    bench = Bench(tmp_path, monkeypatch)
+    _exercise_session_id(bench, name)
+    bench.check_left_alone()
+    _exercise_branch_id(bench, name)
+
+
+def _exercise_branch_id(bench: Bench, branch_id: str) -> None:
     store, sid = bench.store, "branchy"
     session = ThinkingSession(sid)
     session.think("Root.")
