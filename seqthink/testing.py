@@ -475,3 +475,25 @@ class StoreTests:
         api.save(sample_session("ancient", start=datetime(2001, 1, 1, tzinfo=timezone.utc)))
         api.save(sample_session("future", start=datetime.now(timezone.utc) + timedelta(days=1)))
         assert ["ancient"] == api.cleanup(timedelta(days=365))
+
+    # --- closing -----------------------------------------------------------
+
+    def test_a_closed_store_works_again(self, api: Colour) -> None:
+        """Leaving ``with store:`` (or ``async with store:``) closes the store, and yields the
+        store itself on entry; a later call opens what it needs again and sees everything.
+        """
+        api.save(sample_session())
+        api.append("appended", Thought("One.", 1, 2, True))
+        if api.name == "sync":
+            with api.store as entered:
+                assert entered is api.store
+        else:
+
+            async def enter_and_leave() -> SessionStore:
+                async with api.store as entered:
+                    return entered
+
+            assert asyncio.run(enter_and_leave()) is api.store
+        api.store.close()
+        api.append("appended", Thought("Two.", 2, 2, False))
+        assert (7, 2) == (len(api.restore("sample")), len(api.restore("appended")))
