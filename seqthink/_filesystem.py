@@ -327,7 +327,10 @@ class FileSystemStore(SessionStore):
         duplicate of ``folder``'s descriptor when None).
         """
         if pin is None and folder is not None and folder.fd is not None:
-            pin = os.dup(folder.fd)
+            try:
+                pin = os.dup(folder.fd)
+            except OSError:  # no descriptor to spare: the next append reads the session again
+                return
         evicted = []
         with self._cache_lock:
             self._cache[session_id] = (session, pin)

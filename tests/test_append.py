@@ -8,6 +8,7 @@ to show these tests catch a real loss.
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import multiprocessing.synchronize
 import os
@@ -395,3 +396,25 @@ def test_a_process_deleting_beside_appending_processes_removes_whole_states_only
     assert [0] * (writers + 1) == [p.exitcode for p in [*appenders, deleter]]
     assert len(set(final)) == len(final)
     assert set(after_last_delete) <= set(final)
+
+
+def test_an_append_that_cannot_keep_its_folder_open_still_succeeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no descriptor to spare for the cache (os.dup fails), a committed append still
+    returns its result, and the next append reads the session from disk.
+    """
+    store = FileSystemStore(tmp_path, durable=False)
+
+    def no_descriptors(fd: int) -> int:
+        raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "dup", no_descriptors)
+        first = store.append("s", Thought("one", 1, 2, True))
+    second = store.append("s", Thought("two", 2, 2, False))
+    assert (1, 2, ["one", "two"]) == (
+        first.thought_history_length,
+        second.thought_history_length,
+        [t.thought for t in store.restore("s").thought_history],
+    )
