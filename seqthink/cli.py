@@ -50,6 +50,7 @@ from seqthink._filesystem import FileSystemStore, sessions_folder
 from seqthink._rules import check_session_id, is_session_id
 from seqthink._url import redact_url
 from seqthink.errors import (
+    CleanupError,
     ConflictError,
     CorruptSessionError,
     InvalidArgumentError,
@@ -812,7 +813,11 @@ def _delete_in_batches(
     try:
         while len(deleted) < total:
             wanted = min(batch, total - len(deleted))
-            done = store.cleanup(older_than, now=now, limit=wanted)
+            try:
+                done = store.cleanup(older_than, now=now, limit=wanted)
+            except CleanupError as exc:  # it went on past the sessions it could not delete
+                deleted.extend(exc.deleted)
+                raise
             deleted.extend(done)
             progress.update(len(deleted))
             if len(done) < wanted:
@@ -850,8 +855,8 @@ def _cleanup(target: _Target, older_than: timedelta, limit: int | None, *, dry_r
             _say("\n".join(deleted))
         _note(f"interrupted after deleting {_plural(len(deleted), 'session')}")
         raise
-    except StoreConnectionError:
-        if deleted:  # what was deleted before the server went away
+    except (StoreConnectionError, CleanupError):
+        if deleted:  # what was deleted before the server went away, or beside the failures
             _say("\n".join(deleted))
         raise
     if not deleted:  # another process cleaned up, or wrote to them, meanwhile

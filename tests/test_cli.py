@@ -523,6 +523,22 @@ def test_cleanup_leaves_an_unreadable_session_and_warns_once(tmp_path: Path, ses
     assert (sessions / "old-and-done").is_dir()
 
 
+def test_cleanup_that_cannot_delete_a_session_lists_the_others_and_fails(
+    tmp_path: Path, sessions: Path
+) -> None:
+    """A session whose lock cannot be taken: the other old one is deleted and printed, the error
+    names the one left, and the exit status is 1.
+    """
+    lock = sessions / ".locks" / "old-and-done.lock"
+    lock.unlink()
+    lock.mkdir()
+    done = seqthink(tmp_path, "cleanup", "--older-than", "1d")
+    assert (1, "yesterday\n") == (done.returncode, done.stdout)
+    assert done.stderr.startswith("seqthink: error: cleanup deleted 1 session(s) but could not finish 1: ")
+    assert "'old-and-done'" in done.stderr
+    assert ["fresh", "old-and-done"] == stored(sessions)
+
+
 def many_old_sessions(root: Path, count: int) -> list[str]:
     """``count`` one-thought sessions, idle for 2 to 3 days, in the order cleanup takes them."""
     store = FileSystemStore(root, durable=False)
