@@ -1,4 +1,5 @@
-"""Running the ``seqthink`` command in a subprocess, as the command-line tests do."""
+"""Running the ``seqthink`` command in a subprocess, as the command-line tests do, and the
+helpers those tests share."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from seqthink._session import datetime_to_ns
+
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
+    from datetime import datetime
+
+    from seqthink import ThinkingSession
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,3 +67,20 @@ def fails(tmp_path: Path, code: int, *args: str, starts: str = "seqthink: error:
     assert 1 == len(lines), done.stderr
     assert lines[0].startswith(starts)
     return lines[0]
+
+
+def clock_at(moment: datetime) -> Callable[[], int]:
+    """A clock that always reads ``moment``."""
+    ns = datetime_to_ns(moment)
+    return lambda: ns
+
+
+def state(session: ThinkingSession) -> tuple[Any, ...]:
+    """All a session holds: id, times to the nanosecond, thoughts, branches in order."""
+    return (
+        session.session_id,
+        session._created_ns,
+        session._last_activity_ns,
+        session.thought_history,
+        list(session.branches.items()),
+    )

@@ -20,12 +20,11 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from clirun import ROOT, environment, fails, ok, seqthink
+from clirun import ROOT, clock_at, environment, fails, ok, seqthink
 from hypothesis import given
 from hypothesis import strategies as st
 
 from seqthink import FileSystemStore, ThinkingSession
-from seqthink._session import datetime_to_ns
 from seqthink.cli import format_duration, main, parse_duration
 
 if TYPE_CHECKING:
@@ -39,11 +38,6 @@ COMMANDS = ["list", "show", "export", "import", "delete", "cleanup"]
 
 
 # --- helpers ------------------------------------------------------------------------
-
-
-def clock_at(moment: datetime) -> Any:
-    ns = datetime_to_ns(moment)
-    return lambda: ns
 
 
 def store_session(

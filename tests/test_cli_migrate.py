@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import redis
 import redis_server
-from clirun import ROOT, environment, fails, seqthink
+from clirun import ROOT, environment, fails, seqthink, state
 
 from seqthink import FileSystemStore, RedisStore, ThinkingSession
 from seqthink._session import SessionRecord
@@ -66,17 +66,6 @@ def make_sessions(root: Path) -> dict[str, ThinkingSession]:
     for session in made.values():
         store.save(session)
     return made
-
-
-def state(session: ThinkingSession) -> tuple[Any, ...]:
-    """All a session holds: id, times to the nanosecond, thoughts, branches in order."""
-    return (
-        session.session_id,
-        session._created_ns,
-        session._last_activity_ns,
-        session.thought_history,
-        list(session.branches.items()),
-    )
 
 
 def states(store: SessionStore) -> dict[str, tuple[Any, ...]]:

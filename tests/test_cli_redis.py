@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 import redis
 import redis_server
-from clirun import ROOT, fails, ok, seqthink
+from clirun import ROOT, clock_at, fails, ok, seqthink, state
 
 from seqthink import FileSystemStore, RedisStore, ThinkingSession, render
-from seqthink._session import datetime_to_ns
 from seqthink.cli import main
 from seqthink.errors import StoreConnectionError
 
@@ -56,11 +55,6 @@ def printed(text: str) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-def clock_at(moment: datetime) -> Any:
-    ns = datetime_to_ns(moment)
-    return lambda: ns
-
-
 def save_session(
     store: SessionStore,
     session_id: str,
@@ -79,17 +73,6 @@ def save_session(
         session.think(f"{session_id}: on {branch}.", branch_from_thought=1, branch_id=branch)
     store.save(session)
     return session
-
-
-def state(session: ThinkingSession) -> tuple[Any, ...]:
-    """All a session holds: id, times to the nanosecond, thoughts, branches in order."""
-    return (
-        session.session_id,
-        session._created_ns,
-        session._last_activity_ns,
-        session.thought_history,
-        list(session.branches.items()),
-    )
 
 
 def stored(store: SessionStore) -> list[str]:
